@@ -1,0 +1,122 @@
+"""Run crash-prone decoders (FFmpeg, the PDF parser) where they cannot take the caller down.
+
+A :class:`DecoderSandbox` keeps one worker process (a fresh interpreter running
+``evidence._worker``: it shares no locks or threads with the caller and never imports the
+caller's ``__main__``) and sends it one call at a time. The worker runs under an
+address-space limit; the caller waits at most ``seconds`` for the answer. A call that hangs
+is killed; a worker that dies (a segfault in native code, the memory limit) is replaced on
+the next call. Either way the caller gets a :class:`SandboxFailure`, never an exception.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SandboxFailure:
+    cause: Literal["timeout", "crash", "error"]
+    detail: str
+
+
+class DecoderSandbox:
+    def __init__(self, *, seconds: float, memory_bytes: int) -> None:
+        self.seconds = seconds
+        self.memory_bytes = memory_bytes
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T | SandboxFailure:
+        """``fn(*args)`` in the worker. ``fn`` must be importable and its result picklable."""
+        with self._lock:
+            conn = self._ensure_worker()
+            try:
+                conn.send((fn, args))
+                if not conn.poll(self.seconds):
+                    self._stop(kill=True)
+                    return SandboxFailure("timeout", f"gave no answer within {self.seconds:g} s")
+                status, payload = conn.recv()
+            except (EOFError, OSError, BrokenPipeError):
+                code = self._stop(kill=True)
+                return SandboxFailure("crash", f"the decoder process died (exit code {code})")
+            if status == "ok":
+                return payload  # type: ignore[no-any-return]
+            return SandboxFailure("error", str(payload))
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop(kill=False)
+
+    def _ensure_worker(self) -> Connection:
+        if self._process is not None and self._process.poll() is None and self._conn is not None:
+            return self._conn
+        self._stop(kill=True)
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "evidence._worker",
+                    str(theirs.fileno()),
+                    str(self.memory_bytes),
+                    json.dumps(sys.path),
+                ],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,  # FFmpeg and libheif talk on stderr
+            )
+            conn = Connection(ours.detach())
+        self._process, self._conn = process, conn
+        return conn
+
+    def _stop(self, *, kill: bool) -> int | None:
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        if conn is not None:
+            if not kill:
+                with contextlib.suppress(OSError):
+                    conn.send(None)
+            conn.close()
+        if process is None:
+            return None
+        if kill:
+            process.kill()
+        try:
+            return process.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a worker that ignores EOF
+            process.kill()
+            return process.wait()
+
+
+_shared: dict[tuple[float, int], DecoderSandbox] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_sandbox(seconds: float, memory_bytes: int) -> DecoderSandbox:
+    """One sandbox per (time, memory) limit for the whole process, closed at exit."""
+    with _shared_lock:
+        key = (seconds, memory_bytes)
+        if key not in _shared:
+            _shared[key] = DecoderSandbox(seconds=seconds, memory_bytes=memory_bytes)
+        return _shared[key]
+
+
+@atexit.register
+def _close_shared() -> None:
+    for sandbox in _shared.values():
+        sandbox.close()

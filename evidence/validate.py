@@ -1,0 +1,162 @@
+"""Validate one evidence item: sniff -> size and type -> content -> declared metadata -> dispute.
+
+Content checks stop at the first gate a file fails (a file of the wrong type is never handed
+to a decoder); the metadata and dispute checks always run, so a verdict carries every reason
+that applies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from evidence.context import DisputeContext
+from evidence.declared import Declared, read_declared
+from evidence.dispute_checks import CHECKS_BY_KIND, Item, run_checks
+from evidence.image import inspect_image
+from evidence.kinds import (
+    ALLOWED_TYPES,
+    CLARITY_REQUIRED,
+    IMAGE_TYPES,
+    PDF_TYPES,
+    VIDEO_TYPES,
+    EvidenceKind,
+)
+from evidence.pdf import probe_pdf
+from evidence.policy import DEFAULT_POLICY, EvidencePolicy
+from evidence.polyglot import second_format
+from evidence.reasons import Finding, Reason
+from evidence.report import ProbeReport
+from evidence.sandbox import DecoderSandbox, SandboxFailure, shared_sandbox
+from evidence.sniff import Sniffed, sniff
+from evidence.verdict import Facts, Verdict, unique_findings
+from evidence.video import probe_video
+
+
+def validate(
+    path: str | Path,
+    kind: EvidenceKind | str,
+    *,
+    declared: Mapping[str, Any] | None = None,
+    context: DisputeContext | None = None,
+    policy: EvidencePolicy = DEFAULT_POLICY,
+    sandbox: DecoderSandbox | None = None,
+) -> Verdict:
+    """Validate the file at ``path`` as evidence of ``kind``.
+
+    Never raises for what the file contains; raises :class:`~evidence.errors.UnreadableEvidence`
+    when it cannot be read at all and ``ValueError`` for an unknown kind.
+    """
+    kind = EvidenceKind(kind)
+    path = Path(path)
+    sniffed = sniff(path)
+    meta, meta_findings, meta_facts = read_declared(kind, declared or {}, policy)
+    box = sandbox or shared_sandbox(policy.decoder_seconds, policy.decoder_memory_bytes)
+    content = _inspect_content(path, kind, sniffed, meta=meta, policy=policy, sandbox=box)
+    findings = content.findings + meta_findings
+    facts: Facts = {**content.facts, **meta_facts}
+    if (
+        kind is EvidenceKind.INSPECTION_CERTIFICATE
+        and meta.report_no
+        and facts.get("text_chars")
+        and meta.report_no not in content.matched
+    ):
+        findings.append(
+            Finding(
+                Reason.INCONSISTENT_METADATA,
+                f"declared report_no {meta.report_no!r} does not appear in the PDF's text",
+            )
+        )
+    if context is None:
+        return Verdict(
+            kind=kind,
+            sha256=sniffed.sha256,
+            size=sniffed.size,
+            mime=sniffed.mime,
+            findings=unique_findings(findings),
+            facts=facts,
+            skipped=CHECKS_BY_KIND[kind],
+        )
+    item = Item(kind, sniffed.sha256, meta, facts, context, policy, findings)
+    skipped = run_checks(item)
+    return Verdict(
+        kind=kind,
+        sha256=sniffed.sha256,
+        size=sniffed.size,
+        mime=sniffed.mime,
+        findings=unique_findings(item.findings),
+        facts=item.facts,
+        skipped=skipped,
+        flags=tuple(item.flags),
+    )
+
+
+def _inspect_content(
+    path: Path,
+    kind: EvidenceKind,
+    sniffed: Sniffed,
+    *,
+    meta: Declared,
+    policy: EvidencePolicy,
+    sandbox: DecoderSandbox,
+) -> ProbeReport:
+    limit = policy.size_limit(kind)
+    if sniffed.size > limit:
+        return _rejected(Reason.TOO_LARGE, f"{sniffed.size} bytes; a {kind} may have {limit}")
+    allowed = ALLOWED_TYPES[kind]
+    if sniffed.mime not in allowed:
+        return _rejected(
+            Reason.TYPE_NOT_ALLOWED,
+            f"the content is {sniffed.mime}; a {kind} must be one of {', '.join(sorted(allowed))}",
+        )
+    other = second_format(sniffed)
+    if other:
+        return _rejected(
+            Reason.TYPE_NOT_ALLOWED, f"polyglot: the {sniffed.mime} file is also {other}"
+        )
+    if sniffed.mime in IMAGE_TYPES:
+        return inspect_image(
+            path, sniffed.mime, sniffed.tail, policy, require_clear=kind in CLARITY_REQUIRED
+        )
+    if sniffed.mime in VIDEO_TYPES:
+        return _sandboxed(sandbox, "video", probe_video, str(path), sniffed.mime, policy)
+    if sniffed.mime in PDF_TYPES:
+        needles = (meta.report_no,) if meta.report_no else ()
+        return _sandboxed(sandbox, "PDF", probe_pdf, str(path), needles, policy.pdf_text_pages)
+    if kind is EvidenceKind.LOGISTICS_RECORD:
+        return _inspect_json(path)
+    return _inspect_text(path)
+
+
+def _rejected(reason: Reason, detail: str) -> ProbeReport:
+    return ProbeReport(findings=[Finding(reason, detail)])
+
+
+def _sandboxed(sandbox: DecoderSandbox, what: str, fn: Any, *args: Any) -> ProbeReport:
+    result = sandbox.call(fn, *args)
+    if isinstance(result, SandboxFailure):
+        verb = {"timeout": "timed out", "crash": "crashed", "error": "failed"}[result.cause]
+        return _rejected(Reason.UNDECODABLE, f"the {what} decoder {verb}: {result.detail}")
+    assert isinstance(result, ProbeReport)
+    return result
+
+
+def _inspect_json(path: Path) -> ProbeReport:
+    try:
+        document = json.loads(path.read_bytes())
+    except (ValueError, RecursionError) as exc:
+        return _rejected(Reason.UNDECODABLE, f"not valid JSON: {exc}"[:300])
+    return ProbeReport(facts={"json_type": type(document).__name__})
+
+
+def _inspect_text(path: Path) -> ProbeReport:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return ProbeReport(facts={"encoding": encoding, "chars": len(text)})
+    return _rejected(Reason.UNDECODABLE, "text is neither UTF-8 nor GB18030")
