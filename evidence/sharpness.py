@@ -51,7 +51,7 @@ def perceptual_hash(gray: Image.Image, orientation: int = 1) -> str:
     small = gray.resize((64, 64), Image.Resampling.BOX)
     if orientation in _UPRIGHT:
         small = small.transpose(_UPRIGHT[orientation])
-    pixels = list(small.resize((9, 8), Image.Resampling.BOX).getdata())
+    pixels = small.resize((9, 8), Image.Resampling.BOX).tobytes()
     bits = 0
     for row in range(8):
         for col in range(8):
