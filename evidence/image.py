@@ -18,7 +18,7 @@ from evidence.exif import read_exif
 from evidence.policy import EvidencePolicy
 from evidence.reasons import Finding, Reason
 from evidence.report import ProbeReport
-from evidence.sharpness import perceptual_hash, sharpness
+from evidence.sharpness import appearance
 
 try:  # HEIC/HEIF support; registered once, for Image.open(formats=["HEIF"])
     from pillow_heif import register_heif_opener
@@ -114,9 +114,10 @@ def _inspect_open_image(
     facts.update(width=upright_w, height=upright_h)
 
     gray = image if image.mode == "L" else image.convert("L")
-    score = sharpness(gray)
+    looks = appearance(gray, exif.orientation)
+    score = looks.sharpness
     facts["sharpness"] = score
-    facts["perceptual_hash"] = perceptual_hash(gray, exif.orientation)
+    facts["perceptual_hash"] = looks.perceptual_hash
     if not require_clear:
         return
     short = min(upright_w, upright_h)

@@ -1,19 +1,27 @@
 """How sharp a photo is, and a perceptual hash to find near-duplicates.
 
-Sharpness is the no-reference blur measure of Crété-Roffet et al. (2007, "The blur effect"):
-blur the image again and see how much of its pixel-to-pixel variation that takes away. A
-sharp image loses much of it, an already blurred one little. The score is the fraction lost,
-in [0, 1], the lesser of the horizontal and vertical ones; being a ratio, it does not depend
-on exposure or contrast. It is computed at a normalised scale (short side 960 to 1919 px, by
-integer box reduction) so that a 12-megapixel phone photo and a 640x480 one are comparable.
+Sharpness is the share of the image's total variation (the sum of absolute differences
+between neighbouring pixels, across and down) that averaging 3x3 blocks takes away. In a
+blurred image neighbouring pixels already change smoothly, so averaging keeps almost all the
+variation (score near 0); in a sharp one, edges and texture change from pixel to pixel and
+cancel out (score well above 0). It is the idea of Crété-Roffet et al. ("The blur effect",
+2007), measuring what a low-pass filter removes, with block averaging as the filter because it
+is cheap. Being a ratio, it does not depend on exposure or contrast. It is computed at a
+normalised scale (short side 960 to 1919 px, by integer box reduction) so a 12-megapixel phone
+photo and a 640x480 one are comparable.
+
+Calibration on ``shared/corpus/photos/real`` (34 photos): the least sharp real photo scores
+0.198; the sharpest of them blurred with ``GaussianBlur(8)`` (saved as JPEG) scores 0.047.
 """
 
 from __future__ import annotations
 
-from PIL import Image, ImageChops, ImageFilter, ImageStat
+from dataclasses import dataclass
+
+from PIL import Image, ImageChops, ImageStat
 
 ANALYSIS_SHORT_SIDE = 960
-_REBLUR = ImageFilter.BoxBlur(4)
+BLOCK = 3
 
 # EXIF orientation -> the transposition that shows the image upright (as ImageOps.exif_transpose)
 _UPRIGHT: dict[int, Image.Transpose] = {
@@ -27,28 +35,45 @@ _UPRIGHT: dict[int, Image.Transpose] = {
 }
 
 
-def analysis_view(gray: Image.Image) -> Image.Image:
+@dataclass(frozen=True)
+class Appearance:
+    sharpness: float
+    perceptual_hash: str
+
+
+def appearance(gray: Image.Image, orientation: int = 1) -> Appearance:
+    """Sharpness and perceptual hash of a grayscale ("L") image, from shared reductions."""
+    view = _analysis_view(gray)
+    blocks = view.reduce(BLOCK) if min(view.size) >= BLOCK else view
+    return Appearance(_sharpness(view, blocks), _dhash(blocks, orientation))
+
+
+def _analysis_view(gray: Image.Image) -> Image.Image:
     factor = min(gray.size) // ANALYSIS_SHORT_SIDE
     return gray.reduce(factor) if factor > 1 else gray
 
 
-def sharpness(gray: Image.Image) -> float:
-    """Crété-Roffet sharpness of a grayscale ("L") image, rounded to 4 places."""
-    view = analysis_view(gray)
-    reblurred = view.filter(_REBLUR)
-    scores = []
-    for dx, dy in ((1, 0), (0, 1)):
-        variation = ImageChops.difference(view, ImageChops.offset(view, dx, dy))
-        kept = ImageChops.difference(reblurred, ImageChops.offset(reblurred, dx, dy))
-        lost = ImageChops.subtract(variation, kept)
-        total = ImageStat.Stat(variation).sum[0]
-        scores.append(ImageStat.Stat(lost).sum[0] / total if total else 0.0)
-    return round(min(scores), 4)
+def _variation(image: Image.Image) -> tuple[float, float]:
+    across = ImageChops.difference(image, ImageChops.offset(image, 1, 0))
+    down = ImageChops.difference(image, ImageChops.offset(image, 0, 1))
+    return ImageStat.Stat(across).sum[0], ImageStat.Stat(down).sum[0]
 
 
-def perceptual_hash(gray: Image.Image, orientation: int = 1) -> str:
+def _sharpness(view: Image.Image, blocks: Image.Image) -> float:
+    if blocks is view:
+        return 0.0  # too small to say
+    across, down = _variation(view)
+    if not across or not down:
+        return 0.0  # a flat image has nothing sharp in it
+    kept_across, kept_down = _variation(blocks)
+    # rows (columns) drop by BLOCK while each row keeps its variation if smooth
+    lost = min(1 - BLOCK * kept_across / across, 1 - BLOCK * kept_down / down)
+    return round(max(0.0, lost), 4)
+
+
+def _dhash(image: Image.Image, orientation: int) -> str:
     """64-bit difference hash (dHash) of the upright image, as 16 hex digits."""
-    small = gray.resize((64, 64), Image.Resampling.BOX)
+    small = image.resize((64, 64), Image.Resampling.BOX)
     if orientation in _UPRIGHT:
         small = small.transpose(_UPRIGHT[orientation])
     pixels = small.resize((9, 8), Image.Resampling.BOX).tobytes()

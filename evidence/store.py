@@ -87,7 +87,7 @@ class FilesystemStore:
         fd, temp = tempfile.mkstemp(dir=self._tmp, prefix="incoming-")
         try:
             with os.fdopen(fd, "wb") as out:  # buffered: write() writes every byte
-                writer = _Writer(out)
+                writer = _Writer(out, durable=self.durable)
                 try:
                     while chunk := stream.read(CHUNK):
                         writer.put(chunk)
@@ -117,13 +117,20 @@ class FilesystemStore:
 
 
 _IN_FLIGHT = 4
+_SYNC_EVERY = 16 * CHUNK
 
 
 class _Writer:
-    """Writes chunks to ``out`` on its own thread; re-raises its error on the caller's."""
+    """Writes chunks to ``out`` on its own thread; re-raises its error on the caller's.
 
-    def __init__(self, out: BinaryIO) -> None:
+    When durable, it also flushes to disk every ``_SYNC_EVERY`` bytes while the caller is still
+    hashing, so the final ``fsync`` has little left to do.
+    """
+
+    def __init__(self, out: BinaryIO, *, durable: bool) -> None:
         self._out = out
+        self._durable = durable
+        self._unsynced = 0
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_IN_FLIGHT)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="evidence-store-writer")
@@ -145,6 +152,11 @@ class _Writer:
             if self._error is None:
                 try:
                     self._out.write(chunk)
+                    self._unsynced += len(chunk)
+                    if self._durable and self._unsynced >= _SYNC_EVERY:
+                        self._out.flush()
+                        os.fdatasync(self._out.fileno())
+                        self._unsynced = 0
                 except BaseException as exc:  # handed to the caller's thread
                     self._error = exc
 

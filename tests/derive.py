@@ -77,7 +77,8 @@ def long_video(target: Path, seconds: int) -> Path:
         stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
         stream.codec_context.time_base = Fraction(1, 1)
         for pts in (0, seconds // 2, seconds):
-            frame = av.VideoFrame.from_image(Image.new("RGB", (320, 240), (pts % 256, 80, 160)))
+            picture = Image.new("RGB", (320, 240), (pts % 256, 80, 160))
+            frame = av.VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]
             frame.pts = pts
             frame.time_base = Fraction(1, 1)
             for packet in stream.encode(frame):

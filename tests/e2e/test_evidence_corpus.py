@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from derive import blurred
 from evidence import DEFAULT_POLICY, DecoderSandbox, EvidenceKind, Reason, validate
+from tests.derive import blurred
 
 
 def _files(root: Path) -> list[Path]:

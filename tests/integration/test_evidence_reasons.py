@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import derive
 from evidence import (
     DecoderSandbox,
     DisputeContext,
@@ -21,6 +20,7 @@ from evidence import (
     Role,
     validate,
 )
+from tests import derive
 
 CST = timezone(timedelta(hours=8))
 PHOTO = EvidenceKind.PHOTO
@@ -146,7 +146,9 @@ def test_too_small_after_orientation(corpus: Path) -> None:
         orientation = verdict.facts["orientation"]
         width, height = verdict.facts["width"], verdict.facts["height"]
         portrait = "portrait" in photo.name
-        assert (isinstance(height, int) and isinstance(width, int)) and (height > width) == portrait
+        assert isinstance(height, int)
+        assert isinstance(width, int)
+        assert (height > width) == portrait
         assert isinstance(orientation, int)
     assert _reasons(corpus / "videos" / "video_rotation_90.mp4", VIDEO)[0] == Reason.TOO_SMALL
 
@@ -331,7 +333,8 @@ def test_captured_before_delivery(corpus: Path) -> None:
 def test_a_naive_exif_time_is_read_in_the_rulebook_zone(corpus: Path) -> None:
     photo = corpus / "photos" / "real" / "gps_DSCN0010.jpg"
     raw = validate(photo, PHOTO).facts["capture_time"]
-    assert isinstance(raw, str) and "+" not in raw  # no OffsetTimeOriginal
+    assert isinstance(raw, str)
+    assert "+" not in raw
     wall = datetime.fromisoformat(raw)
     in_shanghai = wall.replace(tzinfo=CST)
     ok = _context(signed_at=in_shanghai + timedelta(hours=24))

@@ -1,0 +1,32 @@
+"""Functions the sandbox tests send to the worker (importable there by module name)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def sleep_forever() -> None:
+    while True:
+        time.sleep(60)
+
+
+def segfault() -> None:
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def raise_value_error() -> None:
+    raise ValueError("bad input")
+
+
+def allocate(megabytes: int) -> int:
+    return len(bytearray(megabytes * 1024 * 1024))
+
+
+def worker_pid() -> int:
+    return os.getpid()
