@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,17 +28,23 @@ class ExifFacts:
 def read_exif(image: Image.Image) -> ExifFacts:
     """Never raises: EXIF is untrusted, and broken EXIF does not make a photo unusable."""
     try:
-        exif = image.getexif()
-        orientation = exif.get(_ORIENTATION, 1)
-        if not isinstance(orientation, int) or not 1 <= orientation <= 8:
-            orientation = 1
-        sub = exif.get_ifd(_EXIF_IFD)
-        capture = _capture_time(sub.get(_DATETIME_ORIGINAL), sub.get(_OFFSET_ORIGINAL))
-        if capture is None:
-            capture = _capture_time(sub.get(_DATETIME_DIGITIZED), sub.get(_OFFSET_DIGITIZED))
-        return ExifFacts(orientation=orientation, capture_time=capture)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about truncated EXIF; we cope
+            return _read(image)
     except Exception as exc:  # hostile EXIF can raise anything Pillow's parser can
         return ExifFacts(error=f"{type(exc).__name__}: {exc}"[:200])
+
+
+def _read(image: Image.Image) -> ExifFacts:
+    exif = image.getexif()
+    orientation = exif.get(_ORIENTATION, 1)
+    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
+        orientation = 1
+    sub = exif.get_ifd(_EXIF_IFD)
+    capture = _capture_time(sub.get(_DATETIME_ORIGINAL), sub.get(_OFFSET_ORIGINAL))
+    if capture is None:
+        capture = _capture_time(sub.get(_DATETIME_DIGITIZED), sub.get(_OFFSET_DIGITIZED))
+    return ExifFacts(orientation=orientation, capture_time=capture)
 
 
 def _capture_time(raw: object, offset: object) -> str | None:

@@ -6,6 +6,7 @@ Memory stays bounded whatever the file size: only ``HEAD_BYTES`` and ``TAIL_BYTE
 from __future__ import annotations
 
 import hashlib
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,8 @@ def sniff(path: Path) -> Sniffed:
     tail = b""
     size = 0
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise UnreadableEvidence(f"{path}: not a regular file")
         with path.open("rb") as stream:
             while chunk := stream.read(CHUNK):
                 digest.update(chunk)

@@ -27,6 +27,9 @@ DEMUXER = {
     "video/x-matroska": "matroska",
 }
 
+# Decoders reached for buyer uploads: the common camera and phone codecs, nothing exotic.
+CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "h263", "mjpeg"})
+
 
 def probe_video(path: str, mime: str, policy: EvidencePolicy) -> ProbeReport:
     """Encryption, streams, codec, size after rotation, duration; decodes the first frames."""
@@ -69,6 +72,14 @@ def _inspect(
     stream = container.streams.video[0]
     codec = stream.codec_context
     facts["codec"] = codec.name
+    if codec.name not in CODECS:
+        report.findings.append(
+            Finding(
+                Reason.TYPE_NOT_ALLOWED,
+                f"video codec {codec.name} is not one of {', '.join(sorted(CODECS))}",
+            )
+        )
+        return
     if stream.average_rate:
         facts["fps"] = round(float(stream.average_rate), 3)
 

@@ -68,13 +68,17 @@ def padded(source: Path, target: Path, size: int) -> Path:
     return target
 
 
-def long_video(target: Path, seconds: int) -> Path:
-    """A real MP4 (MPEG-4 Part 2, 320x240) whose frames span ``seconds``."""
+def long_video(
+    target: Path, seconds: int, *, codec: str = "mpeg4", container_format: str = "mp4"
+) -> Path:
+    """A real video (MPEG-4 Part 2 in MP4 by default, 320x240) whose frames span ``seconds``."""
     import av
 
-    with av.open(str(target), "w", format="mp4") as container:
-        stream = container.add_stream("mpeg4", rate=1)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+    with av.open(str(target), "w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=1)
+        assert isinstance(stream, av.VideoStream)
+        pix_fmt = "rgb24" if codec == "png" else "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = 320, 240, pix_fmt
         stream.codec_context.time_base = Fraction(1, 1)
         for pts in (0, seconds // 2, seconds):
             picture = Image.new("RGB", (320, 240), (pts % 256, 80, 160))

@@ -18,6 +18,7 @@ from evidence import (
     Party,
     Reason,
     Role,
+    UnreadableEvidence,
     validate,
 )
 from tests import derive
@@ -150,7 +151,10 @@ def test_too_small_after_orientation(corpus: Path) -> None:
         assert isinstance(width, int)
         assert (height > width) == portrait
         assert isinstance(orientation, int)
-    assert _reasons(corpus / "videos" / "video_rotation_90.mp4", VIDEO)[0] == Reason.TOO_SMALL
+    rotated = validate(corpus / "videos" / "video_rotation_90.mp4", VIDEO)
+    assert rotated.reasons[0] == Reason.TOO_SMALL
+    assert rotated.facts["rotation"] in (90, 270)
+    assert (rotated.facts["width"], rotated.facts["height"]) == (60, 100)  # stored 100x60
 
 
 def test_not_clear(real_photo: Path, tmp_path: Path) -> None:
@@ -181,6 +185,29 @@ def test_a_valid_video_is_accepted_with_its_facts(corpus: Path) -> None:
 def test_too_long(tmp_path: Path) -> None:
     assert _reasons(derive.long_video(tmp_path / "long.mp4", 601), VIDEO) == (Reason.TOO_LONG,)
     assert validate(derive.long_video(tmp_path / "ok.mp4", 30), VIDEO).accepted
+
+
+def test_a_video_codec_outside_the_allowlist_is_never_decoded(tmp_path: Path) -> None:
+    movie = derive.long_video(tmp_path / "frames.mov", 5, codec="png", container_format="mov")
+    verdict = validate(movie, VIDEO)
+    assert verdict.mime == "video/quicktime"
+    assert verdict.reasons == (Reason.TYPE_NOT_ALLOWED,)
+    assert "codec png" in verdict.findings[0].detail
+    assert "frames_decoded" not in verdict.facts
+
+
+def test_other_video_containers_are_never_demuxed(corpus: Path) -> None:
+    for name in ("small-WindowsMediaVideo.wmv", "small-AudioVideoInterleave.avi"):
+        assert _reasons(corpus / "videos" / name, VIDEO) == (Reason.TYPE_NOT_ALLOWED,)
+
+
+def test_a_device_or_pipe_is_not_evidence(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "upload.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(UnreadableEvidence, match="not a regular file"):
+        validate(fifo, PHOTO)
 
 
 def test_password_protected(corpus: Path) -> None:
