@@ -15,6 +15,7 @@ from pathlib import Path
 from PIL import Image
 
 from evidence.exif import read_exif
+from evidence.isobmff import heif_data_end
 from evidence.policy import EvidencePolicy
 from evidence.reasons import Finding, Reason
 from evidence.report import ProbeReport
@@ -56,20 +57,30 @@ def inspect_image(
         )
         return report
     with image:
-        _inspect_open_image(image, fmt, tail, policy, report, require_clear=require_clear)
+        _inspect_open_image(
+            image,
+            path=path,
+            fmt=fmt,
+            tail=tail,
+            policy=policy,
+            report=report,
+            require_clear=require_clear,
+        )
     return report
 
 
 def _inspect_open_image(
     image: Image.Image,
+    *,
+    path: Path,
     fmt: str,
     tail: bytes,
     policy: EvidencePolicy,
     report: ProbeReport,
-    *,
     require_clear: bool,
 ) -> None:
     width, height = image.size
+    size = path.stat().st_size
     facts = report.facts
     if width * height > policy.max_pixels:
         report.findings.append(
@@ -83,10 +94,21 @@ def _inspect_open_image(
         return
     frames = int(getattr(image, "n_frames", 1))
     facts["frames"] = frames
-    if frames > 1:
-        # For HEIF, pillow-heif counts top-level images only: thumbnails, depth maps and
-        # auxiliary images are not frames.
+    # JPEG cannot animate: a multi-picture JPEG (MPF: camera previews, HDR gain maps) is one
+    # photo. For HEIF, pillow-heif counts top-level images only: thumbnails, depth maps and
+    # auxiliary images are not frames.
+    if frames > 1 and fmt != "JPEG":
         report.findings.append(Finding(Reason.ANIMATED, f"{frames} frames; a photo has one"))
+    if fmt == "HEIF":
+        end = heif_data_end(path)
+        if end is not None and end > size:
+            report.findings.append(
+                Finding(
+                    Reason.TRUNCATED,
+                    f"the image data runs to byte {end} but the file has {size} bytes",
+                )
+            )
+            return
 
     if fmt == "JPEG":
         image.draft("L", image.size)  # full size, luminance only

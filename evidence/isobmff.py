@@ -78,3 +78,76 @@ def _scan(data: bytes, depth: int) -> str | None:
             return found
         offset += size
     return None
+
+
+def heif_data_end(path: Path) -> int | None:
+    """Where the last byte of the HEIF's image data should be, from its ``iloc`` box.
+
+    libheif decodes a HEIF whose tiles are cut off without complaint (it paints the missing
+    tiles), so a truncated upload is found by checking that every item's extents, as the
+    ``iloc`` box places them, lie inside the file. None when there is no ``iloc`` to read.
+    """
+    with path.open("rb") as stream:
+        for kind, start, size in _top_level_boxes(stream):
+            if kind == b"meta" and size <= _MAX_META_BOX:
+                stream.seek(start)
+                meta = stream.read(size)
+                iloc = _child(meta[4:], b"iloc")  # meta is a full box: skip version/flags
+                return None if iloc is None else _iloc_end(iloc)
+    return None
+
+
+def _child(data: bytes, wanted: bytes) -> bytes | None:
+    offset = 0
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack_from(">I4s", data, offset)
+        if size < 8 or offset + size > len(data):
+            return None
+        if kind == wanted:
+            return data[offset + 8 : offset + size]
+        offset += size
+    return None
+
+
+def _iloc_end(body: bytes) -> int | None:
+    """The largest file offset an ``iloc`` extent reaches (ISO/IEC 14496-12, 8.11.3)."""
+    try:
+        version = body[0]
+        offset_size, length_size = body[4] >> 4, body[4] & 0x0F
+        base_offset_size, index_size = body[5] >> 4, body[5] & 0x0F
+        at = 6
+        if version < 2:
+            (count,) = struct.unpack_from(">H", body, at)
+            at += 2
+        else:
+            (count,) = struct.unpack_from(">I", body, at)
+            at += 4
+        end = 0
+        for _ in range(count):
+            at += 2 if version < 2 else 4  # item_ID
+            method = 0
+            if version in (1, 2):
+                method = struct.unpack_from(">H", body, at)[0] & 0x0F
+                at += 2
+            at += 2  # data_reference_index
+            base, at = _uint(body, at, base_offset_size)
+            (extents,) = struct.unpack_from(">H", body, at)
+            at += 2
+            for _ in range(extents):
+                if version in (1, 2) and index_size:
+                    at += index_size
+                extent_offset, at = _uint(body, at, offset_size)
+                extent_length, at = _uint(body, at, length_size)
+                if method == 0 and extent_length:  # in this file; 0 means "to the end"
+                    end = max(end, base + extent_offset + extent_length)
+        return end
+    except (IndexError, struct.error):
+        return None
+
+
+def _uint(data: bytes, at: int, size: int) -> tuple[int, int]:
+    if size == 0:
+        return 0, at
+    if size not in (4, 8):
+        raise struct.error(f"field size {size}")
+    return int.from_bytes(data[at : at + size], "big"), at + size

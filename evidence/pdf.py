@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evidence.reasons import Finding, Reason
 from evidence.report import ProbeReport
@@ -13,11 +13,17 @@ if TYPE_CHECKING:
     from pypdf import PdfReader
 
 _MAX_TEXT = 2_000_000
-_SPACE = re.compile(r"\s+")
 
 
-def probe_pdf(path: str, needles: tuple[str, ...], text_pages: int) -> ProbeReport:
-    """Opens, page count, password, and which ``needles`` the extractable text contains."""
+def probe_pdf(path: str, needles: tuple[str, ...], text_pages: int) -> dict[str, Any]:
+    """Opens, page count, password, and which ``needles`` the extractable text contains.
+
+    Runs in the decoder sandbox, so it answers plain data (:meth:`ProbeReport.to_plain`).
+    """
+    return _probe(path, needles, text_pages).to_plain()
+
+
+def _probe(path: str, needles: tuple[str, ...], text_pages: int) -> ProbeReport:
     from pypdf import PdfReader  # imported in the sandbox worker, not by the caller
 
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)
@@ -41,9 +47,18 @@ def probe_pdf(path: str, needles: tuple[str, ...], text_pages: int) -> ProbeRepo
         return report
     text = _text(reader, text_pages)
     report.facts["text_chars"] = len(text)
-    flat = _SPACE.sub("", text).casefold()
-    report.matched = tuple(n for n in needles if _SPACE.sub("", n).casefold() in flat)
+    report.matched = tuple(n for n in needles if _as_token(n).search(text))
     return report
+
+
+def _as_token(needle: str) -> re.Pattern[str]:
+    """``needle`` as a whole token of the text: "SZ-2026-01" is not found in "SZ-2026-011".
+
+    Text extraction splits or joins words at will, so white space may come between any two of
+    its characters; letters and digits may not stand right before or after it.
+    """
+    body = r"\s*".join(re.escape(c) for c in needle if not c.isspace())
+    return re.compile(rf"(?<![0-9A-Za-z]){body}(?![0-9A-Za-z])", re.IGNORECASE)
 
 
 def _text(reader: PdfReader, text_pages: int) -> str:

@@ -6,6 +6,10 @@ caller's ``__main__``) and sends it one call at a time. The worker runs under an
 address-space limit; the caller waits at most ``seconds`` for the answer. A call that hangs
 is killed; a worker that dies (a segfault in native code, the memory limit) is replaced on
 the next call. Either way the caller gets a :class:`SandboxFailure`, never an exception.
+
+Answers come back as JSON (the function must return plain data), bounded in size: the caller
+never unpickles what a process that parsed hostile bytes sends it. The worker dies with its
+caller, and a forked child of the caller starts its own worker rather than share one.
 """
 
 from __future__ import annotations
@@ -13,16 +17,18 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-T = TypeVar("T")
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -38,9 +44,14 @@ class DecoderSandbox:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
+        _all_sandboxes.add(self)
 
-    def call(self, fn: Callable[..., T], *args: Any) -> T | SandboxFailure:
-        """``fn(*args)`` in the worker. ``fn`` must be importable and its result picklable."""
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in the worker: its JSON-shaped result, or a :class:`SandboxFailure`.
+
+        ``fn`` must be importable by the worker and return plain data (JSON types); the
+        caller must check that data's shape, as it comes from a process that read hostile bytes.
+        """
         with self._lock:
             conn = self._ensure_worker()
             try:
@@ -48,13 +59,24 @@ class DecoderSandbox:
                 if not conn.poll(self.seconds):
                     self._stop(kill=True)
                     return SandboxFailure("timeout", f"gave no answer within {self.seconds:g} s")
-                status, payload = conn.recv()
-            except (EOFError, OSError, BrokenPipeError):
+                answer = json.loads(conn.recv_bytes(MAX_ANSWER_BYTES))
+            except (EOFError, OSError):
                 code = self._stop(kill=True)
                 return SandboxFailure("crash", f"the decoder process died (exit code {code})")
-            if status == "ok":
-                return payload  # type: ignore[no-any-return]
-            return SandboxFailure("error", str(payload))
+            except ValueError:  # not JSON: the worker is not ours to trust any more
+                self._stop(kill=True)
+                return SandboxFailure("error", "the decoder process answered nonsense")
+            if isinstance(answer, list) and len(answer) == 2 and answer[0] == "ok":
+                return answer[1]
+            detail = answer[1] if isinstance(answer, list) and len(answer) == 2 else answer
+            return SandboxFailure("error", str(detail)[:500])
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child: the worker is the parent's; start afresh on the next call."""
+        self._lock = threading.Lock()
+        if self._conn is not None:
+            self._conn.close()  # the child's copy of the descriptor only
+        self._process = self._conn = None
 
     def close(self) -> None:
         with self._lock:
@@ -73,6 +95,7 @@ class DecoderSandbox:
                     "evidence._worker",
                     str(theirs.fileno()),
                     str(self.memory_bytes),
+                    str(os.getpid()),
                     json.dumps(sys.path),
                 ],
                 pass_fds=[theirs.fileno()],
@@ -103,6 +126,7 @@ class DecoderSandbox:
             return process.wait()
 
 
+_all_sandboxes: weakref.WeakSet[DecoderSandbox] = weakref.WeakSet()
 _shared: dict[tuple[float, int], DecoderSandbox] = {}
 _shared_lock = threading.Lock()
 
@@ -120,3 +144,13 @@ def shared_sandbox(seconds: float, memory_bytes: int) -> DecoderSandbox:
 def _close_shared() -> None:
     for sandbox in _shared.values():
         sandbox.close()
+
+
+def _after_fork_in_child() -> None:
+    global _shared_lock  # noqa: PLW0603 - a lock held by another thread at fork() is lost
+    _shared_lock = threading.Lock()
+    for sandbox in list(_all_sandboxes):
+        sandbox._forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -139,8 +139,10 @@ def _sandboxed(sandbox: DecoderSandbox, what: str, fn: Any, *args: Any) -> Probe
     if isinstance(result, SandboxFailure):
         verb = {"timeout": "timed out", "crash": "crashed", "error": "failed"}[result.cause]
         return _rejected(Reason.UNDECODABLE, f"the {what} decoder {verb}: {result.detail}")
-    assert isinstance(result, ProbeReport)
-    return result
+    try:
+        return ProbeReport.from_plain(result)
+    except ValueError as exc:
+        return _rejected(Reason.UNDECODABLE, f"the {what} decoder answered nonsense: {exc}")
 
 
 def _inspect_json(path: Path) -> ProbeReport:

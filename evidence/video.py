@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evidence.isobmff import protection
 from evidence.policy import EvidencePolicy
@@ -27,12 +27,19 @@ DEMUXER = {
     "video/x-matroska": "matroska",
 }
 
-# Decoders reached for buyer uploads: the common camera and phone codecs, nothing exotic.
+# Video codecs accepted: the common camera, phone and browser ones, nothing exotic.
 CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "h263", "mjpeg"})
+# What FFmpeg may open at all, by demuxer and by decoder implementation name: its stream probe
+# decodes a little of every stream before we see it, so the allowlists are given to FFmpeg too.
+_DEMUXERS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"
+_DECODERS = "h264,hevc,vp8,libvpx,vp9,libvpx-vp9,av1,libdav1d,libaom-av1,mpeg4,h263,mjpeg"
 
 
-def probe_video(path: str, mime: str, policy: EvidencePolicy) -> ProbeReport:
-    """Encryption, streams, codec, size after rotation, duration; decodes the first frames."""
+def probe_video(path: str, mime: str, policy: EvidencePolicy) -> dict[str, Any]:
+    """Encryption, streams, codec, size after rotation, duration; decodes the first frames.
+
+    Runs in the decoder sandbox, so it answers plain data (:meth:`ProbeReport.to_plain`).
+    """
     import av  # imported in the sandbox worker, not by the caller
 
     report = ProbeReport()
@@ -42,13 +49,18 @@ def probe_video(path: str, mime: str, policy: EvidencePolicy) -> ProbeReport:
         report.findings.append(Finding(Reason.ENCRYPTED, f"encrypted content ({encrypted})"))
         report.facts["protection"] = encrypted
     try:
-        container = av.open(path, format=demuxer, metadata_errors="ignore")
+        container = av.open(
+            path,
+            format=demuxer,
+            metadata_errors="ignore",
+            options={"format_whitelist": _DEMUXERS, "codec_whitelist": _DECODERS},
+        )
     except Exception as exc:  # FFmpeg errors on hostile containers
         report.findings.append(Finding(Reason.UNDECODABLE, f"container does not open: {exc}"))
-        return report
+        return report.to_plain()
     with container:
         _inspect(container, policy, report, encrypted=encrypted is not None)
-    return report
+    return report.to_plain()
 
 
 def _inspect(
@@ -71,15 +83,21 @@ def _inspect(
         return
     stream = container.streams.video[0]
     codec = stream.codec_context
-    facts["codec"] = codec.name
-    if codec.name not in CODECS:
+    name = codec.codec.canonical_name  # "av1", whichever decoder (libdav1d) implements it
+    facts["codec"] = name
+    if name not in CODECS:
         report.findings.append(
             Finding(
                 Reason.TYPE_NOT_ALLOWED,
-                f"video codec {codec.name} is not one of {', '.join(sorted(CODECS))}",
+                f"video codec {name} is not one of {', '.join(sorted(CODECS))}",
             )
         )
         return
+    if not encrypted and stream.metadata.get("enc_key_id"):
+        # Matroska/WebM: FFmpeg names the key of a ContentEncryption track (untested: no
+        # encrypted WebM sample to hand).
+        encrypted = True
+        report.findings.append(Finding(Reason.ENCRYPTED, "encrypted Matroska/WebM track"))
     if stream.average_rate:
         facts["fps"] = round(float(stream.average_rate), 3)
 
@@ -136,10 +154,11 @@ def _decode_first_frames(
 
 
 def _duration(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:
-    if container.duration is not None and container.duration > 0:
-        return container.duration / 1_000_000
+    """The video's own duration: a one-frame video with five seconds of sound lasts 0.04 s."""
     if stream.duration is not None and stream.time_base is not None and stream.duration > 0:
         return float(stream.duration * stream.time_base)
+    if len(container.streams) == 1 and container.duration is not None and container.duration > 0:
+        return container.duration / 1_000_000
     return _duration_from_packets(container, stream)
 
 

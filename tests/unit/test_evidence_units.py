@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import struct
+import zipfile
 
 import pytest
 
@@ -55,11 +57,30 @@ def test_declared_metadata_problems_are_one_finding_naming_each_field() -> None:
     assert "'2026-03-04 15:20'" in detail
 
 
-def test_zip_detection_needs_an_end_record_that_reaches_eof() -> None:
-    eocd = b"PK\x05\x06" + b"\0" * 16 + struct.pack("<H", 0)
-    assert second_format(_sniffed(b"\xff\xd8", b"jpegdata" + eocd)) == "a ZIP archive"
-    # the signature bytes by chance inside image data, not at the end: not a ZIP
-    assert second_format(_sniffed(b"\xff\xd8", b"xx" + eocd + b"more image data")) is None
+def _zip(comment: bytes = b"") -> bytes:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("payload.html", "<script>alert(1)</script>")
+        zf.comment = comment
+    return archive.getvalue()
+
+
+@pytest.mark.parametrize(
+    "behind",
+    [_zip(), _zip(b"a comment"), _zip() + b"\0" * 16],
+    ids=["zip", "zip-with-comment", "zip-then-padding"],
+)
+def test_a_zip_archive_behind_an_image_is_found_as_zipfile_would(behind: bytes) -> None:
+    data = b"\xff\xd8jpeg data" + behind
+    assert zipfile.is_zipfile(io.BytesIO(data))
+    assert second_format(_sniffed(data[:2], data)) == "a ZIP archive"
+
+
+def test_zip_signature_bytes_by_chance_are_not_an_archive() -> None:
+    empty_record = b"PK\x05\x06" + b"\0" * 16 + struct.pack("<H", 0)
+    inconsistent = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 3, 5, 10, 0, 0)
+    for tail in (b"xx" + empty_record + b"image", b"xx" + inconsistent + b"image"):
+        assert second_format(_sniffed(b"\xff\xd8", tail)) is None
 
 
 def test_html_in_a_binary_head_is_a_polyglot_but_not_in_text() -> None:
