@@ -70,6 +70,13 @@ class KnownEvidence:
 
 @dataclass(frozen=True)
 class DisputeContext:
+    """The dispute as far as one evidence item needs it.
+
+    ``window_closes_at`` is when the submitter's window closes; None means the item has no
+    deadline (evidence that comes with an appeal is never late), not that it is unknown. A
+    check whose other inputs are None is not applied, and the verdict lists it as skipped.
+    """
+
     party: Party
     role: Role
     submitted_at: datetime | None = None

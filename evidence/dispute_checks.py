@@ -145,10 +145,21 @@ def _subject(item: Item) -> bool:
 
 
 def _certificate_age(item: Item) -> bool:
-    opened_at = item.context.opened_at
+    """Issued at most a year before the dispute opened, and not after it was submitted."""
+    opened_at, submitted_at = item.context.opened_at, item.context.submitted_at
+    issued = item.declared.issued_on
+    if issued is not None and submitted_at is not None:
+        submitted_on = day_in_zone(submitted_at, item.policy.zone)
+        if issued > submitted_on:
+            item.findings.append(
+                Finding(
+                    Reason.INCONSISTENT_METADATA,
+                    f"issued {issued.isoformat()}, after it was submitted "
+                    f"({submitted_on.isoformat()})",
+                )
+            )
     if opened_at is None:
         return False
-    issued = item.declared.issued_on
     limit = item.policy.certificate_max_age_days
     if issued is not None:
         age = (day_in_zone(opened_at, item.policy.zone) - issued).days

@@ -29,6 +29,13 @@ class Sniffed:
     mime: str
     head: bytes
     tail: bytes
+    identity: tuple[int, int, int, int] = (0, 0, 0, 0)  # device, inode, size, mtime (ns)
+
+
+def identity_of(path: Path) -> tuple[int, int, int, int]:
+    """What changes when the file at ``path`` is replaced or rewritten."""
+    st = path.stat()
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def mime_of(head: bytes) -> str:
@@ -48,6 +55,7 @@ def sniff(path: Path) -> Sniffed:
     try:
         if not stat.S_ISREG(path.stat().st_mode):
             raise UnreadableEvidence(f"{path}: not a regular file")
+        identity = identity_of(path)
         with path.open("rb") as stream:
             while chunk := stream.read(CHUNK):
                 digest.update(chunk)
@@ -60,5 +68,10 @@ def sniff(path: Path) -> Sniffed:
             f"{path}: cannot read evidence file: {exc.strerror or exc}"
         ) from exc
     return Sniffed(
-        size=size, sha256=digest.hexdigest(), mime=mime_of(bytes(head)), head=bytes(head), tail=tail
+        size=size,
+        sha256=digest.hexdigest(),
+        mime=mime_of(bytes(head)),
+        head=bytes(head),
+        tail=tail,
+        identity=identity,
     )

@@ -105,7 +105,7 @@ class FilesystemStore:
 
     def _commit(self, temp: str, sha256: str, size: int) -> StoredObject:
         target = self.path_of(sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_dirs(target.parent)
         os.chmod(temp, 0o444)
         try:
             os.link(temp, target)
@@ -114,6 +114,15 @@ class FilesystemStore:
         if self.durable:
             _fsync_dir(target.parent)
         return StoredObject(sha256, size, created=True)
+
+    def _make_dirs(self, leaf: Path) -> None:
+        """``objects/ab/cd``, each new level made durable in its parent."""
+        for directory in (leaf.parent, leaf):
+            if directory.is_dir():
+                continue
+            directory.mkdir(exist_ok=True)
+            if self.durable:
+                _fsync_dir(directory.parent)
 
 
 _IN_FLIGHT = 4
@@ -162,6 +171,7 @@ class _Writer:
 
 
 def _fsync_dir(path: Path) -> None:
+    """Make a directory's entries (a new name in it) durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -15,6 +15,7 @@ from typing import Any
 from evidence.context import DisputeContext
 from evidence.declared import Declared, read_declared
 from evidence.dispute_checks import CHECKS_BY_KIND, Item, run_checks
+from evidence.errors import UnreadableEvidence
 from evidence.image import inspect_image
 from evidence.kinds import (
     ALLOWED_TYPES,
@@ -30,7 +31,7 @@ from evidence.polyglot import second_format
 from evidence.reasons import Finding, Reason
 from evidence.report import ProbeReport
 from evidence.sandbox import DecoderSandbox, SandboxFailure, shared_sandbox
-from evidence.sniff import Sniffed, sniff
+from evidence.sniff import Sniffed, identity_of, sniff
 from evidence.verdict import Facts, Verdict, unique_findings
 from evidence.video import probe_video
 
@@ -47,14 +48,22 @@ def validate(
     """Validate the file at ``path`` as evidence of ``kind``.
 
     Never raises for what the file contains; raises :class:`~evidence.errors.UnreadableEvidence`
-    when it cannot be read at all and ``ValueError`` for an unknown kind.
+    when it cannot be read, or changes while it is read (the verdict's SHA-256 must be that of
+    the bytes judged), and ``ValueError`` for an unknown kind. A service validates the stored,
+    content-addressed copy, which never changes.
     """
     kind = EvidenceKind(kind)
     path = Path(path)
     sniffed = sniff(path)
     meta, meta_findings, meta_facts = read_declared(kind, declared or {}, policy)
     box = sandbox or shared_sandbox(policy.decoder_seconds, policy.decoder_memory_bytes)
-    content = _inspect_content(path, kind, sniffed, meta=meta, policy=policy, sandbox=box)
+    try:
+        content = _inspect_content(path, kind, sniffed, meta=meta, policy=policy, sandbox=box)
+        unchanged = identity_of(path) == sniffed.identity
+    except OSError as exc:
+        raise UnreadableEvidence(f"{path}: cannot read evidence file: {exc}") from exc
+    if not unchanged:
+        raise UnreadableEvidence(f"{path}: the file changed while it was being validated")
     findings = content.findings + meta_findings
     facts: Facts = {**content.facts, **meta_facts}
     if (
@@ -69,27 +78,21 @@ def validate(
                 f"declared report_no {meta.report_no!r} does not appear in the PDF's text",
             )
         )
-    if context is None:
-        return Verdict(
-            kind=kind,
-            sha256=sniffed.sha256,
-            size=sniffed.size,
-            mime=sniffed.mime,
-            findings=unique_findings(findings),
-            facts=facts,
-            skipped=CHECKS_BY_KIND[kind],
-        )
-    item = Item(kind, sniffed.sha256, meta, facts, context, policy, findings)
-    skipped = run_checks(item)
+    skipped = CHECKS_BY_KIND[kind]
+    flags: tuple[str, ...] = ()
+    if context is not None:  # the checks add to findings and facts in place
+        item = Item(kind, sniffed.sha256, meta, facts, context, policy, findings)
+        skipped = run_checks(item)
+        flags = tuple(item.flags)
     return Verdict(
         kind=kind,
         sha256=sniffed.sha256,
         size=sniffed.size,
         mime=sniffed.mime,
-        findings=unique_findings(item.findings),
-        facts=item.facts,
+        findings=unique_findings(findings),
+        facts=facts,
         skipped=skipped,
-        flags=tuple(item.flags),
+        flags=flags,
     )
 
 

@@ -69,19 +69,25 @@ def padded(source: Path, target: Path, size: int) -> Path:
 
 
 def long_video(
-    target: Path, seconds: int, *, codec: str = "mpeg4", container_format: str = "mp4"
+    target: Path,
+    seconds: int,
+    *,
+    codec: str = "mpeg4",
+    container_format: str = "mp4",
+    size: tuple[int, int] = (320, 240),
 ) -> Path:
     """A real video (MPEG-4 Part 2 in MP4 by default, 320x240) whose frames span ``seconds``."""
     import av
 
+    width, height = size
     with av.open(str(target), "w", format=container_format) as container:
         stream = container.add_stream(codec, rate=1)
         assert isinstance(stream, av.VideoStream)
-        pix_fmt = "rgb24" if codec == "png" else "yuv420p"
-        stream.width, stream.height, stream.pix_fmt = 320, 240, pix_fmt
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "rgb24" if codec == "png" else "yuv420p"
         stream.codec_context.time_base = Fraction(1, 1)
         for pts in (0, seconds // 2, seconds):
-            picture = Image.new("RGB", (320, 240), (pts % 256, 80, 160))
+            picture = Image.new("RGB", size, (pts % 256, 80, 160))
             frame = av.VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]
             frame.pts = pts
             frame.time_base = Fraction(1, 1)
@@ -89,4 +95,40 @@ def long_video(
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+    return target
+
+
+def one_frame_with_sound(target: Path, sound_seconds: int) -> Path:
+    """An MP4 with a single 1/25 s video frame and ``sound_seconds`` of silent AAC."""
+    import av
+
+    with av.open(str(target), "w", format="mp4") as container:
+        video = container.add_stream("mpeg4", rate=25)
+        audio = container.add_stream("aac", rate=44100)
+        assert isinstance(video, av.VideoStream)
+        assert isinstance(audio, av.AudioStream)
+        video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
+        frame = av.VideoFrame.from_image(Image.new("RGB", (320, 240)))  # type: ignore[no-untyped-call]
+        frame.pts = 0
+        for packet in [*video.encode(frame), *video.encode()]:
+            container.mux(packet)
+        samples = 1024
+        for index in range(sound_seconds * 44100 // samples):
+            silence = av.AudioFrame(format="fltp", layout="mono", samples=samples)
+            silence.planes[0].update(bytes(samples * 4))
+            silence.sample_rate = 44100
+            silence.pts = index * samples
+            for packet in audio.encode(silence):
+                container.mux(packet)
+        for packet in audio.encode():
+            container.mux(packet)
+    return target
+
+
+def multi_picture_jpeg(source: Path, target: Path) -> Path:
+    """A JPEG carrying a second, smaller picture (MPF), as cameras store previews."""
+    with Image.open(source) as image:
+        primary = image.convert("RGB")
+    preview = primary.resize((primary.width // 4, primary.height // 4))
+    primary.save(target, "MPO", save_all=True, append_images=[preview], quality=90)
     return target

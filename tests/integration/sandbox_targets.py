@@ -30,3 +30,16 @@ def allocate(megabytes: int) -> int:
 
 def worker_pid() -> int:
     return os.getpid()
+
+
+def not_json() -> object:
+    return {1, 2, 3}
+
+
+def start_host_and_hang(seconds: float) -> None:
+    """Run in a host process: print the worker's pid, then wait on a call that hangs."""
+    from evidence import DecoderSandbox
+
+    box = DecoderSandbox(seconds=seconds, memory_bytes=0)
+    print(box.call(worker_pid), flush=True)
+    box.call(sleep_forever)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def test_mutated_real_files_always_get_a_verdict(
         path = Path(folder) / "upload.bin"
         path.write_bytes(data)
         verdict = validate(path, kind, sandbox=sandbox)
-    assert verdict.accepted == (not verdict.findings)
+    assert verdict.sha256 == hashlib.sha256(data).hexdigest()
+    assert verdict.mime
     for finding in verdict.findings:
+        assert finding.detail
         assert "decoder crashed" not in finding.detail

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -99,3 +100,64 @@ def test_a_host_script_without_a_main_guard_can_validate_video(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
+
+
+def test_an_answer_that_is_not_plain_data_is_an_error(
+    make_sandbox: Callable[[float, int], DecoderSandbox],
+) -> None:
+    box = make_sandbox(30, 0)
+    result = box.call(targets.not_json)
+    assert isinstance(result, SandboxFailure)
+    assert "not JSON serializable" in result.detail
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_the_worker_dies_with_its_caller() -> None:
+    host = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from tests.integration.sandbox_targets import start_host_and_hang as h; h(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert host.stdout is not None
+    worker = int(host.stdout.readline())
+    assert _alive(worker)
+    host.kill()  # SIGKILL: no atexit, no cleanup
+    host.wait()
+    for _ in range(100):
+        if not _alive(worker):
+            break
+        time.sleep(0.05)
+    assert not _alive(worker)
+
+
+def test_a_forked_child_starts_its_own_worker(
+    make_sandbox: Callable[[float, int], DecoderSandbox],
+) -> None:
+    box = make_sandbox(30, 0)
+    parents_worker = box.call(targets.worker_pid)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            os.write(write, str(box.call(targets.worker_pid)).encode())
+            box.close()
+        finally:
+            os._exit(0)
+    os.close(write)
+    childs_worker = int(os.read(read, 64))
+    os.close(read)
+    os.waitpid(child, 0)
+    assert childs_worker not in (parents_worker, 0)
+    assert box.call(targets.worker_pid) == parents_worker  # the parent's is untouched
