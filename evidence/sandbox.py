@@ -18,6 +18,7 @@ import atexit
 import contextlib
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -88,7 +89,7 @@ class DecoderSandbox:
         self._stop(kill=True)
         ours, theirs = socket.socketpair()
         with ours, theirs:
-            process = subprocess.Popen(
+            process = _spawner.popen(
                 [
                     sys.executable,
                     "-m",
@@ -126,6 +127,46 @@ class DecoderSandbox:
             return process.wait()
 
 
+class _Spawner:
+    """Starts workers from one long-lived thread.
+
+    The worker asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG``), but
+    Linux means the parent *thread*: a worker started from a request thread of a web server
+    would die with that thread. Started from this thread, which lives as long as the process,
+    it dies with the process.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: queue.Queue[tuple[list[str], dict[str, Any], queue.Queue[Any]]] = (
+            queue.Queue()
+        )
+        self._thread: threading.Thread | None = None
+
+    def popen(self, argv: list[str], **options: Any) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._serve, name="evidence-worker-spawner", daemon=True
+                )
+                self._thread.start()
+        done: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._requests.put((argv, options, done))
+        result = done.get()
+        if isinstance(result, BaseException):
+            raise result
+        return result  # type: ignore[no-any-return]
+
+    def _serve(self) -> None:
+        while True:
+            argv, options, done = self._requests.get()
+            try:
+                done.put(subprocess.Popen(argv, **options))
+            except BaseException as exc:  # handed to the asking thread
+                done.put(exc)
+
+
+_spawner = _Spawner()
 _all_sandboxes: weakref.WeakSet[DecoderSandbox] = weakref.WeakSet()
 _shared: dict[tuple[float, int], DecoderSandbox] = {}
 _shared_lock = threading.Lock()
@@ -147,8 +188,9 @@ def _close_shared() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _shared_lock  # noqa: PLW0603 - a lock held by another thread at fork() is lost
+    global _shared_lock, _spawner  # noqa: PLW0603 - other threads' state is lost at fork()
     _shared_lock = threading.Lock()
+    _spawner = _Spawner()
     for sandbox in list(_all_sandboxes):
         sandbox._forget_after_fork()
 

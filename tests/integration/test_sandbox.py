@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -161,3 +162,17 @@ def test_a_forked_child_starts_its_own_worker(
     os.waitpid(child, 0)
     assert childs_worker not in (parents_worker, 0)
     assert box.call(targets.worker_pid) == parents_worker  # the parent's is untouched
+
+
+def test_a_worker_outlives_the_thread_that_started_it(
+    make_sandbox: Callable[[float, int], DecoderSandbox],
+) -> None:
+    """Linux's parent-death signal follows the parent *thread*; hosts call from many threads."""
+    box = make_sandbox(30, 0)
+    started: list[int] = []
+    thread = threading.Thread(target=lambda: started.append(box.call(targets.worker_pid)))
+    thread.start()
+    thread.join()
+    time.sleep(0.2)
+    assert _alive(started[0])
+    assert box.call(targets.worker_pid) == started[0]
