@@ -1,0 +1,583 @@
+"""Rulebooks: versioned TOML data files, layered, checked when they load (RULES.md section 1).
+
+A rulebook file has ``id``, ``version``, ``claim_types``, an optional ``extends`` (the id of
+the rulebook below it) and ``rules``: a table keyed by stable rule id, each rule a table whose
+``kind`` says what it is. An overlay's rule replaces the rule with the same id below it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from adjudicator.domain import ClaimType, EvidenceRecord, Liability, PlatformFinding, Remedy
+from adjudicator.errors import AdjudicationError
+from evidence import EvidenceKind, EvidencePolicy, Party
+
+BUILTIN = ("kuaishou.general", "kuaishou.used_3c")
+_TOP_LEVEL = {"id", "version", "extends", "claim_types", "rules"}
+# what a rule of each kind may say (and must say, when the value is True)
+_FIELDS: dict[str, dict[str, bool]] = {
+    "settings": {
+        "zone": True,
+        "both_ratio": True,
+        "manual_review_amount": True,
+        "manual_review_near_duplicate": True,
+        "sharpness_threshold": True,
+        "near_duplicate_distance": True,
+        "accreditation_registry": False,
+    },
+    "strength": {
+        "photo": True,
+        "chat_record": True,
+        "video": True,
+        "logistics_record": True,
+        "inspection_certificate": True,
+        "inspection_certificate_accredited": True,
+        "platform_finding": True,
+    },
+    "deadline": {"days": False, "hours": False},
+    "burden": {
+        "claim": True,
+        "party": True,
+        "proof": True,
+        "rebuttal": True,
+        "serial_bonus": False,
+    },
+    "weigh": {"proof": True, "rebuttal": True, "liability": True},
+    "special": {
+        "claim": True,
+        "finding": False,
+        "when": False,
+        "liability": False,
+        "remedy": False,
+        "violation": False,
+        "return_shipping": False,
+        "exclusions": False,
+    },
+    "remedy": {
+        "liability": True,
+        "remedy": True,
+        "refund": True,
+        "return_shipping": False,
+        "penalty_multiplier": True,
+        "penalty_minimum": True,
+    },
+}
+QUALIFIERS = ("pre_shipment", "pass", "fail", "shipped", "delivered")
+_SHIPPED = frozenset({"shipped", "in_transit", "delivered"})
+WEIGH_PROOF = ("none", "some")
+WEIGH_REBUTTAL = ("any", "none", "weaker", "equal", "stronger")
+WEIGH_LIABILITY = ("burdened", "other", "both")
+SITUATIONS = (
+    ("none", "none"),
+    ("none", "stronger"),
+    ("some", "none"),
+    ("some", "weaker"),
+    ("some", "equal"),
+    ("some", "stronger"),
+)
+SPECIAL_WHEN = ("no_finding", "merchant_unproven", "ineligible", "merchant_liable")
+REMEDY_CHOICES = ("requested", "rejection", *(r.value for r in Remedy))
+REFUNDS = ("disputed", "zero", "ratio")
+
+
+class RulebookError(AdjudicationError):
+    """A rulebook that does not load; each problem names its file and rule."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class EvidenceSpec:
+    """What an item must be to count: a kind, and optionally a qualifier it must meet."""
+
+    kind: EvidenceKind
+    qualifier: str | None = None
+
+    def matches(self, item: EvidenceRecord) -> bool:
+        if item.kind is not self.kind:
+            return False
+        match self.qualifier:
+            case None:
+                return True
+            case "pre_shipment":
+                return item.pre_shipment
+            case "pass" | "fail":
+                return item.result == self.qualifier
+            case "shipped":
+                return item.status in _SHIPPED
+            case "delivered":
+                return item.status == "delivered"
+        return False
+
+    def __str__(self) -> str:
+        return self.kind.value + (f":{self.qualifier}" if self.qualifier else "")
+
+
+@dataclass(frozen=True)
+class Burden:
+    id: str
+    claim: ClaimType
+    party: Party
+    proof: tuple[EvidenceSpec, ...]
+    rebuttal: tuple[EvidenceSpec, ...]
+    serial_bonus: int = 0
+
+
+@dataclass(frozen=True)
+class WeighRow:
+    id: str
+    proof: str
+    rebuttal: str
+    liability: str
+
+    def matches(self, proof: str, rebuttal: str) -> bool:
+        return self.proof == proof and self.rebuttal in ("any", rebuttal)
+
+
+@dataclass(frozen=True)
+class Special:
+    id: str
+    claim: ClaimType
+    finding: PlatformFinding | None = None
+    when: str | None = None
+    liability: Liability | None = None
+    remedy: str | None = None
+    violation: str | None = None
+    return_shipping: Party | None = None
+    exclusions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RemedyRow:
+    id: str
+    liability: Liability
+    remedy: str
+    refund: str
+    return_shipping: Party | None
+    penalty_multiplier: Decimal
+    penalty_minimum: Decimal
+
+
+@dataclass(frozen=True)
+class Settings:
+    zone: str
+    both_ratio: Decimal
+    manual_review_amount: Decimal
+    manual_review_near_duplicate: bool
+    sharpness_threshold: float
+    near_duplicate_distance: int
+    accreditation_registry: frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    id: str
+    version: str
+    digest: str
+    claim_types: frozenset[ClaimType]
+    settings: Settings
+    strength: Mapping[str, int]
+    deadlines: Mapping[str, timedelta]
+    burdens: Mapping[ClaimType, Burden]
+    weigh: tuple[WeighRow, ...]
+    specials: Mapping[str, Special]
+    remedies: Mapping[Liability, RemedyRow]
+
+    @property
+    def label(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    def deadline(self, rule: str) -> timedelta:
+        return self.deadlines[rule]
+
+    def specials_for(self, claim: ClaimType) -> Iterator[Special]:
+        return (s for s in self.specials.values() if s.claim is claim)
+
+    def evidence_policy(self) -> EvidencePolicy:
+        return EvidencePolicy(
+            sharpness_threshold=self.settings.sharpness_threshold,
+            near_duplicate_distance=self.settings.near_duplicate_distance,
+            zone=self.settings.zone,
+            accreditation_registry=self.settings.accreditation_registry,
+        )
+
+
+def load_rulebook(name_or_path: str | Path) -> Rulebook:
+    """A built-in rulebook by id (``kuaishou.used_3c``) or a rulebook file, layered and checked."""
+    layers = _layers(name_or_path)
+    problems: list[str] = []
+    rules: dict[str, tuple[str, dict[str, Any]]] = {}  # id -> (file, rule)
+    for origin, data in layers:
+        for rule_id, rule in data.get("rules", {}).items():
+            rules[rule_id] = (origin, rule)
+    top_origin, top = layers[-1]
+    book = _Builder(top_origin, top, rules, problems).build()
+    if problems:
+        raise RulebookError(problems)
+    assert book is not None
+    return book
+
+
+def _layers(name_or_path: str | Path) -> list[tuple[str, dict[str, Any]]]:
+    """The rulebook and those it extends, bottom first, each with the file it came from."""
+    layers: list[tuple[str, dict[str, Any]]] = []
+    current: str | Path | None = name_or_path
+    base_dir: Path | None = None
+    while current is not None:
+        origin, data = _read(current, base_dir)
+        if any(origin == seen for seen, _ in layers):
+            raise RulebookError([f"{origin}: extends itself (a cycle of rulebooks)"])
+        layers.insert(0, (origin, data))
+        if isinstance(current, Path) or (isinstance(current, str) and current not in BUILTIN):
+            base_dir = Path(origin).parent
+        extends = data.get("extends")
+        if extends is not None and not isinstance(extends, str):
+            raise RulebookError([f"{origin}: extends must be a rulebook id"])
+        current = extends
+    return layers
+
+
+def _read(name: str | Path, base_dir: Path | None) -> tuple[str, dict[str, Any]]:
+    if isinstance(name, str) and name in BUILTIN:
+        resource = resources.files("adjudicator") / "rulebooks" / f"{name}.toml"
+        origin, text = f"adjudicator/rulebooks/{name}.toml", resource.read_text("utf-8")
+    else:
+        path = Path(name)
+        if not path.suffix and base_dir is not None:
+            path = base_dir / f"{name}.toml"
+        try:
+            text = path.read_text("utf-8")
+        except OSError as exc:
+            raise RulebookError([f"{path}: cannot read rulebook: {exc.strerror or exc}"]) from exc
+        origin = str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulebookError([f"{origin}: not valid TOML: {exc}"]) from exc
+    unknown = sorted(set(data) - _TOP_LEVEL)
+    if unknown:
+        raise RulebookError([f"{origin}: unknown top-level key(s): {', '.join(unknown)}"])
+    if not isinstance(data.get("rules", {}), dict):
+        raise RulebookError([f"{origin}: rules must be a table keyed by rule id"])
+    return origin, data
+
+
+class _Builder:
+    def __init__(
+        self,
+        origin: str,
+        top: dict[str, Any],
+        rules: dict[str, tuple[str, dict[str, Any]]],
+        problems: list[str],
+    ) -> None:
+        self.origin = origin
+        self.top = top
+        self.rules = rules
+        self.problems = problems
+
+    def fail(self, rule_id: str | None, message: str) -> None:
+        origin = self.rules[rule_id][0] if rule_id in self.rules else self.origin
+        self.problems.append(f"{origin}: {'rule ' + rule_id + ': ' if rule_id else ''}{message}")
+
+    def build(self) -> Rulebook | None:
+        by_kind: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in _FIELDS}
+        for rule_id, (_, rule) in sorted(self.rules.items()):
+            if not isinstance(rule, dict):
+                self.fail(rule_id, "must be a table")
+                continue
+            kind = rule.get("kind")
+            if kind not in _FIELDS:
+                self.fail(rule_id, f"unknown kind {kind!r} (one of {', '.join(_FIELDS)})")
+                continue
+            fields = _FIELDS[kind]
+            unknown = sorted(set(rule) - set(fields) - {"kind"})
+            if unknown:
+                self.fail(rule_id, f"unknown key(s) {', '.join(unknown)} for a {kind} rule")
+            missing = sorted(
+                name for name, required in fields.items() if required and name not in rule
+            )
+            if missing:
+                self.fail(rule_id, f"missing key(s) {', '.join(missing)}")
+                continue
+            by_kind[kind][rule_id] = rule
+        identity = self._identity()
+        claim_types = self._claim_types()
+        settings = self._settings(by_kind["settings"])
+        strength = self._strength(by_kind["strength"])
+        deadlines = {
+            rid: d for rid, r in by_kind["deadline"].items() if (d := self._deadline(rid, r))
+        }
+        burdens = self._burdens(by_kind["burden"], claim_types)
+        weigh = self._weigh(by_kind["weigh"])
+        specials = {
+            rid: s
+            for rid, r in by_kind["special"].items()
+            if (s := self._special(rid, r, claim_types))
+        }
+        remedies = self._remedies(by_kind["remedy"], burdens, weigh, specials)
+        if self.problems or settings is None or identity is None:
+            return None
+        return Rulebook(
+            id=identity[0],
+            version=identity[1],
+            digest=self._digest(),
+            claim_types=claim_types,
+            settings=settings,
+            strength=strength,
+            deadlines=deadlines,
+            burdens=burdens,
+            weigh=weigh,
+            specials=specials,
+            remedies=remedies,
+        )
+
+    def _identity(self) -> tuple[str, str] | None:
+        rid, version = self.top.get("id"), self.top.get("version")
+        if not isinstance(rid, str) or not isinstance(version, str):
+            self.fail(None, "id and version must be strings")
+            return None
+        return rid, version
+
+    def _claim_types(self) -> frozenset[ClaimType]:
+        out: set[ClaimType] = set()
+        for raw in self.top.get("claim_types", []):
+            try:
+                out.add(ClaimType(raw))
+            except ValueError:
+                self.fail(None, f"claim_types: unknown claim type {raw!r}")
+        if not out:
+            self.fail(None, "claim_types must name the claim types this rulebook decides")
+        return frozenset(out)
+
+    def _digest(self) -> str:
+        resolved = {
+            "id": self.top.get("id"),
+            "version": self.top.get("version"),
+            "claim_types": sorted(self.top.get("claim_types", [])),
+            "rules": {rid: rule for rid, (_, rule) in sorted(self.rules.items())},
+        }
+        canonical = json.dumps(resolved, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def _one(
+        self, rules: dict[str, dict[str, Any]], kind: str
+    ) -> tuple[str, dict[str, Any]] | None:
+        if len(rules) != 1:
+            self.fail(None, f"needs exactly one {kind} rule, has {len(rules)}")
+            return None
+        return next(iter(rules.items()))
+
+    def _settings(self, rules: dict[str, dict[str, Any]]) -> Settings | None:
+        found = self._one(rules, "settings")
+        if found is None:
+            return None
+        rid, rule = found
+        registry = rule.get("accreditation_registry")
+        try:
+            return Settings(
+                zone=str(rule["zone"]),
+                both_ratio=self._decimal(rid, "both_ratio", rule["both_ratio"]),
+                manual_review_amount=self._decimal(
+                    rid, "manual_review_amount", rule["manual_review_amount"]
+                ),
+                manual_review_near_duplicate=bool(rule["manual_review_near_duplicate"]),
+                sharpness_threshold=float(rule["sharpness_threshold"]),
+                near_duplicate_distance=int(rule["near_duplicate_distance"]),
+                accreditation_registry=None if registry is None else frozenset(map(str, registry)),
+            )
+        except (TypeError, ValueError) as exc:
+            self.fail(rid, str(exc))
+            return None
+
+    def _strength(self, rules: dict[str, dict[str, Any]]) -> dict[str, int]:
+        found = self._one(rules, "strength")
+        if found is None:
+            return {}
+        rid, rule = found
+        out: dict[str, int] = {}
+        for name, value in rule.items():
+            if name == "kind":
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                self.fail(rid, f"{name} must be a whole number of at least 0")
+            else:
+                out[name] = value
+        return out
+
+    def _deadline(self, rid: str, rule: dict[str, Any]) -> timedelta | None:
+        given = [k for k in ("days", "hours") if k in rule]
+        if len(given) != 1:
+            self.fail(rid, "a deadline gives exactly one of days or hours")
+            return None
+        value = rule[given[0]]
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            self.fail(rid, f"{given[0]} = {value!r} is not a positive duration")
+            return None
+        return timedelta(**{given[0]: value})
+
+    def _specs(self, rid: str, field: str, raw: Any) -> tuple[EvidenceSpec, ...]:
+        if not isinstance(raw, list):
+            self.fail(rid, f"{field} must be a list of evidence kinds")
+            return ()
+        specs = []
+        for text in raw:
+            kind, _, qualifier = str(text).partition(":")
+            try:
+                specs.append(EvidenceSpec(EvidenceKind(kind), qualifier or None))
+            except ValueError:
+                self.fail(rid, f"{field}: unknown evidence kind {kind!r}")
+                continue
+            if qualifier and qualifier not in QUALIFIERS:
+                self.fail(rid, f"{field}: unknown qualifier {qualifier!r}")
+        return tuple(specs)
+
+    def _burdens(
+        self, rules: dict[str, dict[str, Any]], claim_types: frozenset[ClaimType]
+    ) -> dict[ClaimType, Burden]:
+        out: dict[ClaimType, Burden] = {}
+        for rid, rule in rules.items():
+            try:
+                claim, party = ClaimType(rule["claim"]), Party(rule["party"])
+            except ValueError as exc:
+                self.fail(rid, str(exc))
+                continue
+            if claim in out:
+                self.fail(
+                    rid, f"decides claim {claim} as {out[claim].id} does (the same situation)"
+                )
+                continue
+            out[claim] = Burden(
+                id=rid,
+                claim=claim,
+                party=party,
+                proof=self._specs(rid, "proof", rule["proof"]),
+                rebuttal=self._specs(rid, "rebuttal", rule["rebuttal"]),
+                serial_bonus=int(rule.get("serial_bonus", 0)),
+            )
+        for claim in sorted(claim_types - set(out)):
+            self.fail(None, f"claim type {claim} has no decision row (a burden rule)")
+        return out
+
+    def _weigh(self, rules: dict[str, dict[str, Any]]) -> tuple[WeighRow, ...]:
+        rows = []
+        for rid, rule in rules.items():
+            row = WeighRow(rid, rule["proof"], rule["rebuttal"], rule["liability"])
+            for field, allowed in (
+                ("proof", WEIGH_PROOF),
+                ("rebuttal", WEIGH_REBUTTAL),
+                ("liability", WEIGH_LIABILITY),
+            ):
+                if getattr(row, field) not in allowed:
+                    self.fail(rid, f"{field} must be one of {', '.join(allowed)}")
+            rows.append(row)
+        for proof, rebuttal in SITUATIONS:
+            matching = [r.id for r in rows if r.matches(proof, rebuttal)]
+            if not matching:
+                self.fail(None, f"no weigh row for proof {proof}, rebuttal {rebuttal}")
+            elif len(matching) > 1:
+                self.fail(
+                    matching[1],
+                    f"matches the same situation as {matching[0]} "
+                    f"(proof {proof}, rebuttal {rebuttal})",
+                )
+        return tuple(rows)
+
+    def _special(
+        self, rid: str, rule: dict[str, Any], claim_types: frozenset[ClaimType]
+    ) -> Special | None:
+        try:
+            special = Special(
+                id=rid,
+                claim=ClaimType(rule["claim"]),
+                finding=None if "finding" not in rule else PlatformFinding(rule["finding"]),
+                when=rule.get("when"),
+                liability=None if "liability" not in rule else Liability(rule["liability"]),
+                remedy=rule.get("remedy"),
+                violation=rule.get("violation"),
+                return_shipping=None
+                if "return_shipping" not in rule
+                else Party(rule["return_shipping"]),
+                exclusions=tuple(map(str, rule.get("exclusions", ()))),
+            )
+        except ValueError as exc:
+            self.fail(rid, str(exc))
+            return None
+        if special.when is not None and special.when not in SPECIAL_WHEN:
+            self.fail(rid, f"when must be one of {', '.join(SPECIAL_WHEN)}")
+        if special.remedy is not None and special.remedy not in REMEDY_CHOICES:
+            self.fail(rid, f"remedy must be one of {', '.join(REMEDY_CHOICES)}")
+        if special.claim not in claim_types:
+            self.fail(
+                rid, f"is for claim type {special.claim}, which this rulebook does not decide"
+            )
+        return special
+
+    def _remedies(
+        self,
+        rules: dict[str, dict[str, Any]],
+        burdens: dict[ClaimType, Burden],
+        weigh: tuple[WeighRow, ...],
+        specials: dict[str, Special],
+    ) -> dict[Liability, RemedyRow]:
+        reachable: set[Liability] = {s.liability for s in specials.values() if s.liability}
+        parties = {b.party for b in burdens.values()} & {Party.BUYER, Party.MERCHANT}
+        for weigh_row in weigh:
+            if weigh_row.liability == "both":
+                reachable.add(Liability.BOTH)
+            else:
+                for burdened in parties:
+                    other = Party.MERCHANT if burdened is Party.BUYER else Party.BUYER
+                    party = burdened if weigh_row.liability == "burdened" else other
+                    reachable.add(Liability(party.value))
+        out: dict[Liability, RemedyRow] = {}
+        for rid, rule in rules.items():
+            try:
+                liability = Liability(rule["liability"])
+                row = RemedyRow(
+                    id=rid,
+                    liability=liability,
+                    remedy=str(rule["remedy"]),
+                    refund=str(rule["refund"]),
+                    return_shipping=None
+                    if "return_shipping" not in rule
+                    else Party(rule["return_shipping"]),
+                    penalty_multiplier=self._decimal(
+                        rid, "penalty_multiplier", rule["penalty_multiplier"]
+                    ),
+                    penalty_minimum=self._decimal(rid, "penalty_minimum", rule["penalty_minimum"]),
+                )
+            except ValueError as exc:
+                self.fail(rid, str(exc))
+                continue
+            if row.remedy not in REMEDY_CHOICES:
+                self.fail(rid, f"remedy must be one of {', '.join(REMEDY_CHOICES)}")
+            if row.refund not in REFUNDS:
+                self.fail(rid, f"refund must be one of {', '.join(REFUNDS)}")
+            if liability in out:
+                self.fail(rid, f"gives the remedy for {liability} as {out[liability].id} does")
+            elif liability not in reachable:
+                self.fail(rid, f"no row can reach it: nothing decides liability {liability}")
+            out[liability] = row
+        for liability in sorted(reachable - set(out)):
+            self.fail(None, f"liability {liability} can be decided but has no remedy row")
+        return out
+
+    def _decimal(self, rid: str, field: str, raw: Any) -> Decimal:
+        if isinstance(raw, float):
+            raise ValueError(f"{field} must be a decimal string, not a float ({raw!r})")
+        try:
+            return Decimal(str(raw))
+        except InvalidOperation:
+            raise ValueError(f"{field} = {raw!r} is not a decimal") from None

@@ -1,0 +1,121 @@
+"""Rulebooks load, layer and refuse to load when unsound (RULES.md section 1)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from adjudicator.domain import ClaimType
+from adjudicator.rulebook import RulebookError, load_rulebook
+
+GENERAL_TEXT = (resources.files("adjudicator") / "rulebooks" / "kuaishou.general.toml").read_text()
+
+
+def _variant(tmp_path: Path, old: str, new: str, name: str = "variant.toml") -> Path:
+    assert old in GENERAL_TEXT, old
+    path = tmp_path / name
+    path.write_text(GENERAL_TEXT.replace(old, new, 1))
+    return path
+
+
+def _problems(path: Path) -> str:
+    with pytest.raises(RulebookError) as caught:
+        load_rulebook(path)
+    return str(caught.value)
+
+
+def test_the_built_in_rulebooks_layer() -> None:
+    general = load_rulebook("kuaishou.general")
+    used = load_rulebook("kuaishou.used_3c")
+    assert (general.label, used.label) == ("kuaishou.general@2026.1", "kuaishou.used_3c@2026.1")
+    assert ClaimType.UNOFFICIAL_REPAIR in used.claim_types
+    assert ClaimType.UNOFFICIAL_REPAIR not in general.claim_types
+    # the overlay replaces burden.wrong_item, and keeps what it does not say
+    assert used.burdens[ClaimType.WRONG_ITEM].serial_bonus == 1
+    assert general.burdens[ClaimType.WRONG_ITEM].serial_bonus == 0
+    assert used.deadline("deadline.evidence") == timedelta(hours=72)
+    assert general.digest != used.digest
+
+
+def test_the_digest_follows_the_content(tmp_path: Path) -> None:
+    same = _variant(tmp_path, 'version = "2026.1"', 'version = "2026.1"')
+    changed = _variant(tmp_path, 'both_ratio = "0.5"', 'both_ratio = "0.6"', "changed.toml")
+    general = load_rulebook("kuaishou.general")
+    assert load_rulebook(same).digest == general.digest
+    assert load_rulebook(changed).digest != general.digest
+
+
+def test_an_overlay_file_extends_a_file_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "base.toml").write_text(GENERAL_TEXT.replace("kuaishou.general", "base"))
+    overlay = tmp_path / "overlay.toml"
+    overlay.write_text(
+        'id = "overlay"\nversion = "1"\nextends = "base"\n'
+        f"claim_types = {_claim_types()}\n"
+        '[rules."deadline.evidence"]\nkind = "deadline"\nhours = 96\n'
+    )
+    assert load_rulebook(overlay).deadline("deadline.evidence") == timedelta(hours=96)
+
+
+def _claim_types() -> str:
+    general = load_rulebook("kuaishou.general")
+    return repr(sorted(c.value for c in general.claim_types)).replace("'", '"')
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("hours = 72", 'hours = 72\ncolour = "red"', "deadline.evidence: unknown key(s) colour"),
+        ("hours = 72", "hours = 0", "deadline.evidence: hours = 0 is not a positive duration"),
+        ("hours = 72", "hours = -3", "is not a positive duration"),
+        ("hours = 72", "days = 3\nhours = 72", "exactly one of days or hours"),
+        (
+            '[rules."burden.not_shipped"]\nkind = "burden"',
+            '[rules."burden.not_shipped"]\nkind = "burdn"',
+            "burden.not_shipped: unknown kind 'burdn'",
+        ),
+        (
+            '[rules."burden.missing_parts"]\nkind = "burden"\nclaim = "missing_parts"',
+            '[rules."burden.missing_parts"]\nkind = "burden"\nclaim = "wrong_item"',
+            "claim type missing_parts has no decision row",
+        ),
+        (
+            'rebuttal = "weaker"\nliability = "other"',
+            'rebuttal = "equal"\nliability = "other"',
+            "matches the same situation",
+        ),
+        (
+            '[rules."special.carrier_loss"]\nkind = "special"\nclaim = "not_received"\n'
+            'finding = "carrier_loss"\nliability = "neither"\nremedy = "refund_only"',
+            "",
+            "remedy.neither: no row can reach it",
+        ),
+        ('both_ratio = "0.5"', "both_ratio = 0.5", "must be a decimal string, not a float"),
+        ('proof = ["photo", "video"]', 'proof = ["selfie"]', "unknown evidence kind 'selfie'"),
+        ('id = "kuaishou.general"', 'id = "kuaishou.general"\nauthor = "me"', "unknown top-level"),
+    ],
+)
+def test_unsound_rulebooks_do_not_load(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    path = _variant(tmp_path, old, new)
+    message = _problems(path)
+    assert expected in message
+    assert str(path) in message  # every problem names the file
+
+
+def test_a_missing_remedy_row_is_named(tmp_path: Path) -> None:
+    path = _variant(
+        tmp_path,
+        '[rules."remedy.both"]\nkind = "remedy"\nliability = "both"',
+        '[rules."remedy.both"]\nkind = "remedy"\nliability = "neither"',
+    )
+    message = _problems(path)
+    assert "liability both can be decided but has no remedy row" in message
+
+
+def test_bad_toml_and_missing_files(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("id = ")
+    assert "not valid TOML" in _problems(broken)
+    assert "cannot read rulebook" in _problems(tmp_path / "nope.toml")
