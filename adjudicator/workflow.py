@@ -1,0 +1,464 @@
+"""Commands on a dispute: the lifecycle, its deadlines, evidence, review and remedy flow.
+
+Storage-independent: a :class:`Case` is the dispute as it stands; :class:`Workflow` applies
+one event to it (after firing every deadline due by the event's time), validates submitted
+evidence through an :class:`Examiner`, decides at review, and reports every state change and
+decision to a :class:`Journal`. Time comes only from events and ``advance(now)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from adjudicator.decision import decide, needs_manual_review
+from adjudicator.domain import (
+    Claim,
+    ClaimType,
+    Decision,
+    Dispute,
+    EvidenceRecord,
+    Liability,
+    Order,
+    PlatformFinding,
+    Remedy,
+    RuleFired,
+    money,
+)
+from adjudicator.lifecycle import RefusedEvent, State, fire
+from adjudicator.rulebook import Rulebook
+from evidence import DisputeContext, EvidenceKind, OrderItemRef, Party, Role
+from evidence.instants import day_in_zone
+
+ACTORS: dict[str, frozenset[Party]] = {
+    "open": frozenset({Party.BUYER}),
+    "agree": frozenset({Party.MERCHANT}),
+    "reject": frozenset({Party.MERCHANT}),
+    "escalate": frozenset({Party.BUYER}),
+    "submit_evidence": frozenset({Party.BUYER, Party.MERCHANT, Party.PLATFORM}),
+    "evidence_complete": frozenset({Party.BUYER, Party.MERCHANT, Party.PLATFORM}),
+    "withdraw": frozenset({Party.BUYER}),
+    "finding": frozenset({Party.PLATFORM}),
+    "decide": frozenset({Party.PLATFORM}),
+    "return_shipped": frozenset({Party.BUYER}),
+    "confirm_receipt": frozenset({Party.MERCHANT}),
+    "appeal": frozenset({Party.BUYER, Party.MERCHANT}),
+}
+NO_OPEN_LIMIT = frozenset({ClaimType.NOT_SHIPPED, ClaimType.NOT_RECEIVED})
+_REJECTIONS = frozenset({Remedy.REJECT_REFUND, Remedy.REJECT_RETURN})
+
+
+@dataclass(frozen=True)
+class Submission:
+    kind: EvidenceKind
+    file: Path
+    declared: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    actor: Party
+    action: str
+    reason: str | None = None
+    evidence: tuple[Submission, ...] = ()
+    finding: PlatformFinding | None = None
+    liability: Liability | None = None
+    remedy: Remedy | None = None
+    refund_amount: Decimal | None = None
+    tracking_no: str | None = None
+
+
+@dataclass
+class Case:
+    case_id: str
+    rulebook: Rulebook
+    order: Order
+    claim: Claim
+    state: State = State.NEW
+    resolution: str | None = None
+    opened_at: datetime | None = None
+    deadline_at: datetime | None = None
+    deadline_rule: str | None = None
+    deadline_event: str | None = None
+    evidence_closed_at: datetime | None = None
+    rebuttal_closed_at: datetime | None = None
+    decided_at: datetime | None = None
+    appealed: bool = False
+    decision: Decision | None = None
+    remedy: Remedy | None = None
+    refund_amount: Decimal | None = None
+    resolution_rules: tuple[str, ...] = ()
+    evidence: list[EvidenceRecord] = field(default_factory=list)
+    findings: list[PlatformFinding] = field(default_factory=list)
+    return_tracking_no: str | None = None
+
+    @property
+    def burdened(self) -> Party:
+        return self.rulebook.burdens[self.claim.type].party
+
+    def for_review(self, at: datetime) -> Dispute:
+        return Dispute(
+            case_id=self.case_id,
+            order=self.order,
+            claim=self.claim,
+            opened_at=self.opened_at or at,
+            findings=tuple(self.findings),
+            evidence=tuple(self.evidence),
+        )
+
+
+class Journal(Protocol):
+    """Where every state change and decision is recorded (the decision log)."""
+
+    def append(self, entry: dict[str, Any]) -> None: ...
+
+
+Examiner = Callable[[Submission, DisputeContext, str], EvidenceRecord]
+"""Validates one submission in its dispute context and returns the record (with its id)."""
+
+
+class Workflow:
+    def __init__(self, journal: Journal, examiner: Examiner) -> None:
+        self.journal = journal
+        self.examiner = examiner
+
+    # --- the clock -----------------------------------------------------------------------
+    def advance(self, case: Case, now: datetime) -> None:
+        """Fire every deadline due at or before ``now``, in time order."""
+        while case.deadline_at is not None and case.deadline_at <= now:
+            at, event, rule = case.deadline_at, case.deadline_event, case.deadline_rule
+            assert event is not None
+            assert rule is not None
+            self._clear_deadline(case)
+            self._expire(case, event, at, rule)
+
+    def apply(self, case: Case, event: Event) -> None:
+        """One event: deadlines due by its time first, then the event itself."""
+        self.advance(case, event.at)
+        if event.action not in ACTORS:
+            raise RefusedEvent(case.case_id, case.state, event.action, "no such action")
+        if event.actor not in ACTORS[event.action]:
+            raise RefusedEvent(case.case_id, case.state, event.action, f"not by the {event.actor}")
+        getattr(self, f"_on_{event.action}")(case, event)
+
+    # --- events ----------------------------------------------------------------------------
+    def _on_open(self, case: Case, event: Event) -> None:
+        case.opened_at = event.at
+        too_late = self._opened_too_late(case, event.at)
+        self._move(case, "open", event, guards={"opened_too_late": lambda: too_late})
+        if case.state is State.REFUSED:
+            case.resolution = "refused"
+            case.resolution_rules = ("deadline.open_window",)
+            return
+        self._schedule(case, self._answer_rule(case), "answer_expired", event.at)
+
+    def _on_agree(self, case: Case, event: Event) -> None:
+        self._move(case, "agree", event)
+        self._agreed(case, "agreed", event.at, ())
+
+    def _on_reject(self, case: Case, event: Event) -> None:
+        self._move(case, "reject", event)
+        self._schedule(case, "deadline.escalate", "escalate_expired", event.at)
+
+    def _on_escalate(self, case: Case, event: Event) -> None:
+        self._move(case, "escalate", event)
+        self._schedule(case, "deadline.evidence", "evidence_expired", event.at)
+
+    def _on_submit_evidence(self, case: Case, event: Event) -> None:
+        self._move(case, "submit_evidence", event)
+        self._examine(case, event, appeal=False)
+
+    def _on_evidence_complete(self, case: Case, event: Event) -> None:
+        burdened = case.burdened
+        if case.state is State.AWAITING_EVIDENCE and event.actor is burdened:
+            self._evidence_window_closes(case, event, "evidence_complete")
+        elif case.state is State.AWAITING_REBUTTAL and event.actor is not burdened:
+            self._rebuttal_window_closes(case, event.at, "rebuttal_complete", event.actor)
+        else:
+            raise RefusedEvent(
+                case.case_id, case.state, "evidence_complete", f"not the {event.actor}'s window"
+            )
+
+    def _on_withdraw(self, case: Case, event: Event) -> None:
+        self._move(case, "withdraw", event)
+        self._clear_deadline(case)
+        case.resolution = "withdrawn"
+
+    def _on_finding(self, case: Case, event: Event) -> None:
+        if event.finding is None:
+            raise RefusedEvent(case.case_id, case.state, "finding", "it names no finding")
+        self._move(case, "finding", event, finding=event.finding.value)
+        case.findings.append(event.finding)
+
+    def _on_decide(self, case: Case, event: Event) -> None:
+        if event.liability is None or event.remedy is None or event.refund_amount is None:
+            raise RefusedEvent(
+                case.case_id, case.state, "decide", "it needs liability, remedy and refund_amount"
+            )
+        if case.state is not State.UNDER_REVIEW or case.resolution != "pending_review":
+            raise RefusedEvent(case.case_id, case.state, "decide", "no manual review is pending")
+        row = case.rulebook.remedies[event.liability]
+        paid = case.order.paid_amount
+        penalty = money(0)
+        if row.penalty_multiplier > 0:
+            penalty = money(max(paid * row.penalty_multiplier, row.penalty_minimum))
+        payer = row.return_shipping if event.remedy is Remedy.RETURN_AND_REFUND else None
+        decision = Decision(
+            liability=event.liability,
+            remedy=event.remedy,
+            refund_amount=money(event.refund_amount),
+            return_shipping_payer=payer,
+            penalty_amount=penalty,
+            violations=(),
+            trace=(RuleFired("review.manual", event.reason or "decided by the platform"),),
+        )
+        self._decided(case, decision, event.at, event.actor)
+
+    def _on_return_shipped(self, case: Case, event: Event) -> None:
+        if case.remedy is not Remedy.RETURN_AND_REFUND:
+            raise RefusedEvent(case.case_id, case.state, "return_shipped", "no return is due")
+        self._move(case, "return_shipped", event, tracking_no=event.tracking_no)
+        case.return_tracking_no = event.tracking_no
+        self._schedule(case, "deadline.confirm_receipt", "confirm_expired", event.at)
+
+    def _on_confirm_receipt(self, case: Case, event: Event) -> None:
+        self._move(case, "confirm_receipt", event)
+        self._clear_deadline(case)
+
+    def _on_appeal(self, case: Case, event: Event) -> None:
+        window = case.rulebook.deadline("deadline.appeal")
+        decided_at = case.decided_at
+
+        def may_appeal() -> bool:
+            return not case.appealed and decided_at is not None and event.at <= decided_at + window
+
+        self._move(case, "appeal", event, guards={"may_appeal": may_appeal})
+        case.appealed = True
+        self._clear_deadline(case)
+        self._examine(case, event, appeal=True)
+        self._review(case, event.at)
+
+    # --- deadlines ---------------------------------------------------------------------------
+    def _expire(self, case: Case, event: str, at: datetime, rule: str) -> None:
+        actor = Party.PLATFORM
+        if event == "answer_expired":
+            self._transition(case, event, at, actor, rule=rule)
+            self._agreed(case, "merchant_timeout", at, (rule,))
+        elif event == "escalate_expired":
+            self._transition(case, event, at, actor, rule=rule)
+            case.resolution = "lapsed"
+        elif event == "evidence_expired":
+            self._evidence_window_closes(case, Event(at, actor, event), event, rule=rule)
+        elif event == "rebuttal_expired":
+            self._rebuttal_window_closes(case, at, event, actor, rule=rule)
+        else:  # return_expired, confirm_expired
+            self._transition(case, event, at, actor, rule=rule)
+
+    def _schedule(self, case: Case, rule: str, event: str, start: datetime) -> None:
+        case.deadline_at = start + case.rulebook.deadline(rule)
+        case.deadline_rule, case.deadline_event = rule, event
+
+    @staticmethod
+    def _clear_deadline(case: Case) -> None:
+        case.deadline_at = case.deadline_rule = case.deadline_event = None
+
+    # --- windows, review, remedy --------------------------------------------------------------
+    def _evidence_window_closes(
+        self, case: Case, event: Event, trigger: str, rule: str | None = None
+    ) -> None:
+        no_rebuttal = not case.rulebook.burdens[case.claim.type].rebuttal
+        case.evidence_closed_at = event.at
+        self._clear_deadline(case)
+        self._transition(
+            case,
+            trigger,
+            event.at,
+            event.actor,
+            rule=rule,
+            guards={"no_rebuttal": lambda: no_rebuttal},
+        )
+        if case.state is State.AWAITING_REBUTTAL:
+            self._schedule(case, "deadline.rebuttal", "rebuttal_expired", event.at)
+        else:
+            case.rebuttal_closed_at = event.at
+            self._review(case, event.at)
+
+    def _rebuttal_window_closes(
+        self, case: Case, at: datetime, trigger: str, actor: Party, rule: str | None = None
+    ) -> None:
+        case.rebuttal_closed_at = at
+        self._clear_deadline(case)
+        self._transition(case, trigger, at, actor, rule=rule)
+        self._review(case, at)
+
+    def _review(self, case: Case, at: datetime) -> None:
+        dispute = case.for_review(at)
+        manual = needs_manual_review(dispute, case.rulebook)
+        if manual is not None:
+            case.resolution = "pending_review"
+            self.journal.append(
+                _entry(case, at, "review", Party.PLATFORM, rule=manual.rule, because=manual.because)
+            )
+            return
+        self._decided(case, decide(dispute, case.rulebook), at, Party.PLATFORM)
+
+    def _decided(self, case: Case, decision: Decision, at: datetime, actor: Party) -> None:
+        previous = case.decision
+        self._transition(case, "decide", at, actor)
+        case.decision, case.decided_at = decision, at
+        case.resolution = "adjudicated"
+        case.remedy, case.refund_amount = decision.remedy, decision.refund_amount
+        case.resolution_rules = decision.rules
+        entry = _entry(case, at, "decision", actor, decision=decision_json(case.rulebook, decision))
+        if previous is not None:
+            entry["replaces"] = decision_json(case.rulebook, previous)
+            if previous.refund_amount > decision.refund_amount:
+                entry["refund_reversed"] = str(previous.refund_amount - decision.refund_amount)
+        self.journal.append(entry)
+        self._settle(case, at, actor)
+
+    def _agreed(self, case: Case, resolution: str, at: datetime, rules: tuple[str, ...]) -> None:
+        case.resolution = resolution
+        case.resolution_rules = rules
+        self._clear_deadline(case)
+        case.remedy = case.claim.requested_remedy
+        case.refund_amount = case.for_review(at).disputed_amount
+        self._settle(case, at, Party.PLATFORM)
+
+    def _settle(self, case: Case, at: datetime, actor: Party) -> None:
+        if case.remedy in (Remedy.REFUND_ONLY, Remedy.PARTIAL_REFUND):
+            self._transition(case, "pay", at, actor)
+        elif case.remedy in _REJECTIONS:
+            self._transition(case, "close", at, actor)
+        else:
+            self._schedule(case, "deadline.return_ship", "return_expired", at)
+
+    # --- evidence ------------------------------------------------------------------------------
+    def _examine(self, case: Case, event: Event, *, appeal: bool) -> None:
+        role = Role.PROOF if event.actor in (case.burdened, Party.PLATFORM) else Role.REBUTTAL
+        closes = None if appeal else self._window_closes(case, event.actor)
+        context = DisputeContext(
+            party=event.actor,
+            role=role,
+            submitted_at=event.at,
+            window_closes_at=closes,
+            opened_at=case.opened_at,
+            shipped_at=case.order.shipped_at,
+            signed_at=case.order.signed_at,
+            tracking_no=case.order.tracking_no or "",
+            items=tuple(OrderItemRef(i.sku, i.serial) for i in case.order.items),
+        )
+        for submission in event.evidence:
+            record = self.examiner(submission, context, f"E{len(case.evidence) + 1}")
+            case.evidence.append(record)
+            self.journal.append(
+                _entry(
+                    case,
+                    event.at,
+                    "evidence",
+                    event.actor,
+                    evidence=evidence_json(record),
+                )
+            )
+
+    def _window_closes(self, case: Case, party: Party) -> datetime | None:
+        """When the party's window closes (or closed); None for the platform."""
+        if party is Party.PLATFORM:
+            return None
+        burdened = party is case.burdened
+        if case.state is State.AWAITING_EVIDENCE:
+            return case.deadline_at
+        if case.state is State.AWAITING_REBUTTAL and not burdened:
+            return case.deadline_at
+        closed = case.evidence_closed_at if burdened else case.rebuttal_closed_at
+        return closed or case.opened_at
+
+    # --- moving and journalling ----------------------------------------------------------------
+    def _move(
+        self,
+        case: Case,
+        trigger: str,
+        event: Event,
+        guards: dict[str, Callable[[], bool]] | None = None,
+        **detail: Any,
+    ) -> None:
+        if event.reason:
+            detail["reason"] = event.reason
+        self._transition(case, trigger, event.at, event.actor, guards=guards, **detail)
+
+    def _transition(
+        self,
+        case: Case,
+        trigger: str,
+        at: datetime,
+        actor: Party,
+        *,
+        rule: str | None = None,
+        guards: dict[str, Callable[[], bool]] | None = None,
+        **detail: Any,
+    ) -> None:
+        before = case.state
+        case.state = fire(case.case_id, case.state, trigger, guards)
+        entry = _entry(case, at, trigger, actor, **{"from": before.value, "to": case.state.value})
+        if rule is not None:
+            entry["rule"] = rule
+        entry.update({k: v for k, v in detail.items() if v is not None})
+        self.journal.append(entry)
+
+    @staticmethod
+    def _opened_too_late(case: Case, at: datetime) -> bool:
+        signed = case.order.signed_at
+        if case.claim.type in NO_OPEN_LIMIT or signed is None:
+            return False
+        zone = case.rulebook.settings.zone
+        days = (day_in_zone(at, zone) - day_in_zone(signed, zone)).days
+        return days > case.rulebook.deadline("deadline.open_window").days
+
+    @staticmethod
+    def _answer_rule(case: Case) -> str:
+        if case.claim.requested_remedy is Remedy.REFUND_ONLY:
+            shipped = case.order.shipped_at is not None
+            return f"deadline.answer.refund_only_{'shipped' if shipped else 'unshipped'}"
+        return "deadline.answer.return"
+
+
+def _entry(case: Case, at: datetime, event: str, actor: Party, **detail: Any) -> dict[str, Any]:
+    return {
+        "case_id": case.case_id,
+        "at": at.isoformat(),
+        "event": event,
+        "actor": actor.value,
+        **detail,
+    }
+
+
+def decision_json(rulebook: Rulebook, decision: Decision) -> dict[str, Any]:
+    return {
+        "liability": decision.liability.value,
+        "remedy": decision.remedy.value,
+        "refund_amount": str(decision.refund_amount),
+        "return_shipping_payer": None
+        if decision.return_shipping_payer is None
+        else decision.return_shipping_payer.value,
+        "penalty_amount": str(decision.penalty_amount),
+        "violations": list(decision.violations),
+        "rulebook": rulebook.label,
+        "rulebook_digest": rulebook.digest,
+        "rules": [{"rule": step.rule, "because": step.because} for step in decision.trace],
+    }
+
+
+def evidence_json(record: EvidenceRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "party": record.party.value,
+        "kind": record.kind.value,
+        "sha256": record.sha256,
+        "accepted": record.accepted,
+        "reasons": list(record.reasons),
+    }

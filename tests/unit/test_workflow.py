@@ -1,0 +1,307 @@
+"""The lifecycle and its deadlines, on fakes: no files, no database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from adjudicator.auditlog import MemoryJournal, verify
+from adjudicator.domain import (
+    Claim,
+    ClaimType,
+    EvidenceRecord,
+    Liability,
+    Order,
+    OrderItem,
+    PlatformFinding,
+    Remedy,
+)
+from adjudicator.lifecycle import RefusedEvent, State
+from adjudicator.rulebook import load_rulebook
+from adjudicator.workflow import Case, Event, Submission, Workflow
+from evidence import DisputeContext, EvidenceKind, Party
+
+CST = timezone(timedelta(hours=8))
+T0 = datetime(2026, 3, 4, 18, 0, tzinfo=CST)  # opened 2h40m after signing
+BUYER, MERCHANT, PLATFORM = Party.BUYER, Party.MERCHANT, Party.PLATFORM
+USED_3C = load_rulebook("kuaishou.used_3c")
+
+
+class FakeExaminer:
+    """Accepts every file; its name says the facts: 'video-pre_shipment.mp4', 'photo-bad.jpg'."""
+
+    def __init__(self) -> None:
+        self.contexts: list[DisputeContext] = []
+
+    def __call__(self, sub: Submission, context: DisputeContext, id_: str) -> EvidenceRecord:
+        self.contexts.append(context)
+        late = (
+            context.window_closes_at is not None
+            and context.submitted_at is not None
+            and context.submitted_at > context.window_closes_at
+        )
+        bad = "bad" in sub.file.name or late
+        return EvidenceRecord(
+            id=id_,
+            party=context.party,
+            kind=sub.kind,
+            sha256="0" * 64,
+            accepted=not bad,
+            reasons=("late",) if late else (),
+            pre_shipment="pre_shipment" in sub.file.name,
+            result=sub.declared.get("result"),
+            status=sub.declared.get("status"),
+        )
+
+
+def make_case(
+    claim: ClaimType = ClaimType.VISIBLE_DEFECT,
+    remedy: Remedy = Remedy.RETURN_AND_REFUND,
+    paid: str = "1299.00",
+    shipped: bool = True,
+) -> Case:
+    signed = datetime(2026, 3, 4, 15, 20, tzinfo=CST)
+    order = Order(
+        order_id="O-1",
+        category="used_3c.phone",
+        paid_amount=Decimal(paid),
+        currency="CNY",
+        items=(OrderItem("IP13", "iPhone 13", Decimal(paid), 1, "356789104512345"),),
+        shipped_at=signed - timedelta(days=2) if shipped else None,
+        tracking_no="SF1" if shipped else None,
+        signed_at=signed if shipped else None,
+    )
+    return Case("KS-1", USED_3C, order, Claim(claim, remedy))
+
+
+def ev(hours: float, actor: Party, action: str, *files: str, **kw: object) -> Event:
+    subs = tuple(Submission(EvidenceKind(f.split("-")[0].split(".")[0]), Path(f)) for f in files)
+    kw.setdefault("evidence", subs)
+    return Event(T0 + timedelta(hours=hours), actor, action, **kw)  # type: ignore[arg-type]
+
+
+def run(case: Case, *events: Event, until: datetime | None = None) -> MemoryJournal:
+    journal = MemoryJournal()
+    flow = Workflow(journal, FakeExaminer())
+    for event in events:
+        flow.apply(case, event)
+    while case.deadline_at is not None and (until is None or case.deadline_at <= until):
+        flow.advance(case, case.deadline_at)
+    assert verify(journal.entries) is None
+    return journal
+
+
+def test_the_case_format_example_walks_the_whole_lifecycle() -> None:
+    case = make_case()
+    journal = run(
+        case,
+        ev(0, BUYER, "open"),
+        ev(16, MERCHANT, "reject", reason="人为损坏"),
+        ev(18, BUYER, "escalate"),
+        ev(18.1, BUYER, "submit_evidence", "video.mp4"),
+        ev(18.2, BUYER, "evidence_complete"),
+        ev(39, MERCHANT, "submit_evidence", "video-pre_shipment.mp4"),
+    )
+    assert case.state is State.REFUNDED
+    assert case.resolution == "adjudicated"
+    assert case.decision is not None
+    assert case.decision.liability is Liability.BOTH
+    assert case.refund_amount == Decimal("649.50")
+    events = [e["event"] for e in journal.entries]
+    assert events[-4:] == ["rebuttal_expired", "decide", "decision", "pay"]
+    expired = next(e for e in journal.entries if e["event"] == "rebuttal_expired")
+    assert expired["at"] == (T0 + timedelta(hours=18.2 + 48)).isoformat()
+    assert expired["rule"] == "deadline.rebuttal"
+
+
+@pytest.mark.parametrize(
+    ("remedy", "shipped", "hours"),
+    [
+        (Remedy.REFUND_ONLY, False, 24),
+        (Remedy.REFUND_ONLY, True, 36),
+        (Remedy.RETURN_AND_REFUND, True, 48),
+        (Remedy.PARTIAL_REFUND, True, 48),
+    ],
+)
+def test_an_unanswered_request_is_agreed_by_default(
+    remedy: Remedy, shipped: bool, hours: int
+) -> None:
+    claim = ClaimType.NOT_SHIPPED if not shipped else ClaimType.VISIBLE_DEFECT
+    case = make_case(claim, remedy, shipped=shipped)
+    journal = run(case, ev(0, BUYER, "open"), until=T0 + timedelta(hours=hours))
+    assert case.resolution == "merchant_timeout"
+    expired = next(e for e in journal.entries if e["event"] == "answer_expired")
+    assert expired["at"] == (T0 + timedelta(hours=hours)).isoformat()
+    if remedy is Remedy.RETURN_AND_REFUND:
+        assert case.state is State.AGREED  # waiting for the buyer to ship the goods back
+    else:
+        assert case.state is State.REFUNDED
+
+
+def test_agreed_return_lapses_when_the_buyer_never_ships() -> None:
+    case = make_case()
+    run(case, ev(0, BUYER, "open"), ev(1, MERCHANT, "agree"))
+    assert (case.state, case.resolution) == (State.LAPSED, "agreed")
+
+
+def test_return_flow_with_confirmation_and_by_default() -> None:
+    confirmed = make_case()
+    run(
+        confirmed,
+        ev(0, BUYER, "open"),
+        ev(1, MERCHANT, "agree"),
+        ev(30, BUYER, "return_shipped", tracking_no="YT1"),
+        ev(50, MERCHANT, "confirm_receipt"),
+    )
+    assert confirmed.state is State.REFUNDED
+    by_default = make_case()
+    journal = run(
+        by_default,
+        ev(0, BUYER, "open"),
+        ev(1, MERCHANT, "agree"),
+        ev(30, BUYER, "return_shipped", tracking_no="YT1"),
+    )
+    assert by_default.state is State.REFUNDED
+    assert journal.entries[-1]["rule"] == "deadline.confirm_receipt"
+
+
+def test_an_unescalated_rejection_lapses_after_seven_days() -> None:
+    case = make_case()
+    journal = run(case, ev(0, BUYER, "open"), ev(2, MERCHANT, "reject"))
+    assert (case.state, case.resolution) == (State.LAPSED, "lapsed")
+    assert journal.entries[-1]["at"] == (T0 + timedelta(hours=2, days=7)).isoformat()
+
+
+def test_evidence_window_expiry_moves_to_rebuttal_then_review() -> None:
+    case = make_case()
+    run(case, ev(0, BUYER, "open"), ev(1, MERCHANT, "reject"), ev(2, BUYER, "escalate"))
+    assert case.state is State.CLOSED  # no proof at all: the buyer's claim is rejected
+    assert case.decision is not None
+    assert case.decision.liability is Liability.BUYER
+
+
+def test_opening_late_is_refused_but_not_for_non_delivery_claims() -> None:
+    late = make_case()
+    run(late, ev(24 * 16, BUYER, "open"))
+    assert (late.state, late.resolution) == (State.REFUSED, "refused")
+    fifteen_days = make_case()
+    run(fifteen_days, ev(24 * 15, BUYER, "open"), ev(24 * 15 + 1, MERCHANT, "agree"))
+    assert fifteen_days.resolution == "agreed"
+    not_received = make_case(ClaimType.NOT_RECEIVED, Remedy.REFUND_ONLY)
+    run(not_received, ev(24 * 40, BUYER, "open"), ev(24 * 40 + 1, MERCHANT, "agree"))
+    assert not_received.state is State.REFUNDED
+
+
+def test_a_refused_event_changes_nothing_and_names_state_and_event() -> None:
+    case = make_case()
+    flow = Workflow(MemoryJournal(), FakeExaminer())
+    flow.apply(case, ev(0, BUYER, "open"))
+    before = (case.state, case.deadline_at, len(case.evidence))
+    with pytest.raises(RefusedEvent, match="KS-1: escalate is not allowed in state requested"):
+        flow.apply(case, ev(1, BUYER, "escalate"))
+    with pytest.raises(RefusedEvent, match="not by the buyer"):
+        flow.apply(case, ev(1, BUYER, "agree"))
+    assert (case.state, case.deadline_at, len(case.evidence)) == before
+
+
+def test_late_evidence_is_recorded_and_rejected() -> None:
+    case = make_case()
+    examiner = FakeExaminer()
+    flow = Workflow(MemoryJournal(), examiner)
+    for event in (
+        ev(0, BUYER, "open"),
+        ev(1, MERCHANT, "reject"),
+        ev(2, BUYER, "escalate"),
+        ev(3, BUYER, "submit_evidence", "photo.jpg"),
+        ev(4, BUYER, "evidence_complete"),
+        ev(5, BUYER, "submit_evidence", "video.mp4"),  # the buyer's window closed at 4
+    ):
+        flow.apply(case, event)
+    assert [e.accepted for e in case.evidence] == [True, False]
+    assert case.evidence[1].reasons == ("late",)
+
+
+def test_manual_review_waits_for_the_platform() -> None:
+    case = make_case(paid="12000.00")
+    run(
+        case,
+        ev(0, BUYER, "open"),
+        ev(1, MERCHANT, "reject"),
+        ev(2, BUYER, "escalate"),
+        ev(3, BUYER, "submit_evidence", "photo.jpg"),
+        ev(4, BUYER, "evidence_complete"),
+        ev(5, MERCHANT, "evidence_complete"),
+    )
+    assert (case.state, case.resolution) == (State.UNDER_REVIEW, "pending_review")
+    journal = MemoryJournal()
+    Workflow(journal, FakeExaminer()).apply(
+        case,
+        ev(
+            30,
+            PLATFORM,
+            "decide",
+            liability=Liability.MERCHANT,
+            remedy=Remedy.REFUND_ONLY,
+            refund_amount=Decimal("800"),
+        ),
+    )
+    assert case.state is State.REFUNDED
+    assert case.decision is not None
+    assert case.decision.rules == ("review.manual",)
+    assert case.decision.penalty_amount == Decimal("36000.00")
+
+
+def test_an_appeal_replaces_the_decision_once_within_48_hours() -> None:
+    case = make_case(remedy=Remedy.REFUND_ONLY)
+    journal = run(
+        case,
+        ev(0, BUYER, "open"),
+        ev(1, MERCHANT, "reject"),
+        ev(2, BUYER, "escalate"),
+        ev(3, BUYER, "submit_evidence", "photo.jpg"),
+        ev(4, BUYER, "evidence_complete"),
+        ev(5, MERCHANT, "evidence_complete"),  # decided: merchant liable, refunded
+        ev(
+            20,
+            MERCHANT,
+            "appeal",
+            evidence=(
+                Submission(
+                    EvidenceKind.INSPECTION_CERTIFICATE, Path("cert.pdf"), {"result": "pass"}
+                ),
+            ),
+        ),
+    )
+    # first: the buyer's photo (1) unrebutted, merchant liable, 1299.00 refunded; on appeal the
+    # merchant's certificate (1, not accredited) equals it: both liable, half refunded
+    assert case.decision is not None
+    assert case.decision.liability is Liability.BOTH
+    assert case.state is State.REFUNDED
+    appeal_decision = [e for e in journal.entries if e["event"] == "decision"][-1]
+    assert appeal_decision["replaces"]["liability"] == "merchant"
+    assert appeal_decision["refund_reversed"] == "649.50"
+    with pytest.raises(RefusedEvent, match="conditions do not hold"):
+        Workflow(MemoryJournal(), FakeExaminer()).apply(case, ev(21, BUYER, "appeal"))
+
+
+def test_findings_are_recorded_and_weighed_at_review() -> None:
+    case = make_case(ClaimType.NOT_RECEIVED, Remedy.REFUND_ONLY)
+    run(
+        case,
+        ev(0, BUYER, "open"),
+        ev(1, MERCHANT, "reject"),
+        ev(2, BUYER, "escalate"),
+        ev(3, PLATFORM, "finding", finding=PlatformFinding.CARRIER_LOSS),
+    )
+    assert case.decision is not None
+    assert case.decision.liability is Liability.NEITHER
+    assert case.state is State.REFUNDED
+
+
+def test_withdrawal_before_a_decision() -> None:
+    case = make_case()
+    run(case, ev(0, BUYER, "open"), ev(1, MERCHANT, "reject"), ev(2, BUYER, "withdraw"))
+    assert (case.state, case.resolution, case.deadline_at) == (State.WITHDRAWN, "withdrawn", None)
