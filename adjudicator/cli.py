@@ -54,6 +54,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="one JSON verdict a line")
     check.set_defaults(run=_evidence_check)
+
+    replay = commands.add_parser(
+        "replay",
+        help="replay case files",
+        description="Replay each case file (or folder of *.json) from nothing. Exit 0 when "
+        "all replayed and matched their expected blocks, 1 when an expected block did not "
+        "match, 2 when a case file is invalid (the others are still replayed).",
+    )
+    replay.add_argument("paths", nargs="+", metavar="PATH", type=Path)
+    replay.add_argument("--json", action="store_true", help="one JSON object per case a line")
+    replay.add_argument("--rulebook", metavar="FILE", type=Path, help="replay under this rulebook")
+    replay.set_defaults(run=_replay)
+
+    rules = commands.add_parser("rules", help="rulebooks")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    rules_check = rules_commands.add_parser("check", help="load and check a rulebook")
+    rules_check.add_argument("file", metavar="FILE")
+    rules_check.set_defaults(run=_rules_check)
     return parser
 
 
@@ -104,3 +122,74 @@ def _describe(file: str, verdict: Verdict) -> str:
     if verdict.skipped:
         lines.append(f"  not checked without the dispute: {', '.join(verdict.skipped)}")
     return "\n".join(lines)
+
+
+def _case_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.json")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UsageError(f"{path}: no such file or folder")
+    return files
+
+
+def _replay(args: argparse.Namespace, out: TextIO) -> int:
+    from adjudicator.casefile import InvalidCase, read_case
+    from adjudicator.replay import replay
+    from adjudicator.rulebook import load_rulebook
+
+    rulebook = None if args.rulebook is None else load_rulebook(args.rulebook)
+    files = _case_files(args.paths)
+    invalid = mismatched = 0
+    for number, file in enumerate(files, start=1):
+        try:
+            result = replay(read_case(file), rulebook)
+        except InvalidCase as exc:
+            invalid += 1
+            print(f"adjudicator: invalid case: {exc}", file=sys.stderr)
+            continue
+        line = result.output
+        if line.get("expected_match") is False:
+            mismatched += 1
+        if args.json:
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        else:
+            out.write(_replay_row(line) + "\n")
+        if not args.json and len(files) > 50 and number % 50 == 0:
+            print(f"... {number}/{len(files)} cases", file=sys.stderr)
+    if not args.json:
+        out.write(
+            f"{len(files)} case(s): {len(files) - invalid} replayed, "
+            f"{mismatched} not as expected, {invalid} invalid\n"
+        )
+    return EXIT_USAGE if invalid else EXIT_REJECTED if mismatched else EXIT_OK
+
+
+def _replay_row(line: dict[str, Any]) -> str:
+    match = {True: "ok", False: "MISMATCH", None: ""}[line.get("expected_match")]
+    cells = [
+        line["case_id"],
+        line["state"],
+        line["resolution"] or "-",
+        line["liability"] or "-",
+        line["remedy"] or "-",
+        line["refund_amount"] or "-",
+        match,
+    ]
+    return "  ".join(f"{cell:<18}" for cell in cells).rstrip()
+
+
+def _rules_check(args: argparse.Namespace, out: TextIO) -> int:
+    from adjudicator.rulebook import RulebookError, load_rulebook
+
+    try:
+        book = load_rulebook(args.file if args.file.startswith("kuaishou.") else Path(args.file))
+    except RulebookError as exc:
+        for problem in exc.problems:
+            out.write(f"{problem}\n")
+        return EXIT_REJECTED
+    out.write(f"{book.label}: sound (digest {book.digest})\n")
+    return EXIT_OK

@@ -1,0 +1,117 @@
+"""Replay a case file from nothing, deterministically (CASE_FORMAT.md, "Replay output")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from adjudicator.auditlog import MemoryJournal
+from adjudicator.casefile import CaseFile, InvalidCase
+from adjudicator.domain import EvidenceRecord
+from adjudicator.lifecycle import RefusedEvent
+from adjudicator.rulebook import Rulebook, load_rulebook
+from adjudicator.workflow import Case, Submission, Workflow, evidence_json
+from evidence import DisputeContext, KnownEvidence, PriorEvidence, validate
+
+
+@cache
+def builtin_rulebook(name: str) -> Rulebook:
+    return load_rulebook(name)
+
+
+class ValidatingExaminer:
+    """Validates each submission with the evidence package, in its dispute context."""
+
+    def __init__(self, rulebook: Rulebook, prior: PriorEvidence | None = None) -> None:
+        self.policy = rulebook.evidence_policy()
+        self.prior = prior or KnownEvidence()
+
+    def __call__(self, sub: Submission, context: DisputeContext, id_: str) -> EvidenceRecord:
+        context = DisputeContext(**{**context.__dict__, "prior": self.prior})
+        verdict = validate(
+            sub.file, sub.kind, declared=sub.declared, context=context, policy=self.policy
+        )
+        return EvidenceRecord(
+            id=id_,
+            party=context.party,
+            kind=sub.kind,
+            sha256=verdict.sha256,
+            accepted=verdict.accepted,
+            reasons=tuple(r.value for r in verdict.reasons),
+            authoritative=verdict.facts.get("authoritative") is True,
+            result=sub.declared.get("result"),
+            status=sub.declared.get("status"),
+            pre_shipment=verdict.facts.get("pre_shipment") is True,
+            shows_serial=sub.declared.get("shows_serial"),
+            near_duplicate="near_duplicate" in verdict.flags,
+        )
+
+
+@dataclass
+class Replayed:
+    case: Case
+    log: list[dict[str, Any]]
+    output: dict[str, Any]
+
+
+def replay(case_file: CaseFile, rulebook: Rulebook | None = None) -> Replayed:
+    """Replay one case in its own fresh, in-memory store."""
+    book = rulebook or _rulebook(case_file)
+    if case_file.claim.type not in book.claim_types:
+        raise InvalidCase(
+            str(case_file.path), "/claim/type", f"rulebook {book.label} does not decide it"
+        )
+    case = Case(case_file.case_id, book, case_file.order, case_file.claim)
+    journal = MemoryJournal()
+    flow = Workflow(journal, ValidatingExaminer(book))
+    for index, event in enumerate(case_file.events):
+        try:
+            flow.apply(case, event)
+        except RefusedEvent as exc:
+            raise InvalidCase(
+                str(case_file.path),
+                f"/events/{index}",
+                f"{event.action} is not allowed in state {exc.state}"
+                + (f" ({str(exc).rsplit(': ', 1)[-1]})" if ": " in str(exc) else ""),
+            ) from exc
+    until = case_file.until
+    while case.deadline_at is not None and (until is None or case.deadline_at <= until):
+        flow.advance(case, case.deadline_at)
+    return Replayed(case, journal.entries, outcome(case, case_file.expected))
+
+
+def _rulebook(case_file: CaseFile) -> Rulebook:
+    try:
+        return builtin_rulebook(case_file.rulebook)
+    except Exception as exc:
+        raise InvalidCase(str(case_file.path), "/rulebook", str(exc)) from exc
+
+
+def outcome(case: Case, expected: dict[str, str] | None = None) -> dict[str, Any]:
+    """The replay output line (also ``adjudicator show``)."""
+    decision = case.decision if case.resolution == "adjudicated" else None
+    agreed = case.resolution in ("agreed", "merchant_timeout")
+    remedy = case.remedy.value if (decision or agreed) and case.remedy else None
+    has_refund = (decision or agreed) and case.refund_amount is not None
+    refund = str(case.refund_amount) if has_refund else None
+    payer = None
+    if decision and decision.return_shipping_payer:
+        payer = decision.return_shipping_payer.value
+    line: dict[str, Any] = {
+        "case_id": case.case_id,
+        "state": case.state.value,
+        "resolution": case.resolution,
+        "liability": decision.liability.value if decision else None,
+        "remedy": remedy,
+        "refund_amount": refund,
+        "return_shipping_payer": payer,
+        "penalty_amount": str(decision.penalty_amount) if decision else None,
+        "violations": list(decision.violations) if decision else [],
+        "rulebook": case.rulebook.label,
+        "rules": list(case.resolution_rules),
+        "evidence": [evidence_json(e) for e in case.evidence],
+    }
+    if expected is not None:
+        line["expected_match"] = all(str(line.get(k)) == v for k, v in expected.items())
+    return line

@@ -1,0 +1,475 @@
+"""Make ``examples/cases/``: small evidence files made here, and one case file per situation.
+
+Photos are drawn with Pillow and given EXIF capture times; videos are encoded with PyAV
+(MPEG-4 Part 2) with a container creation time; the certificate is a hand-written PDF. Run:
+``python scripts/make_examples.py`` (it rewrites the folder; the output is committed).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1] / "examples" / "cases"
+EVIDENCE = ROOT / "evidence"
+SERIAL = "356789104512345"
+
+
+def photo(name: str, seed: int, taken: str, offset: str = "+08:00") -> str:
+    """A 1024x768 scene of sharp shapes, with EXIF DateTimeOriginal/OffsetTimeOriginal."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", (1024, 768), (rng.randrange(256), 200, 180))
+    draw = ImageDraw.Draw(image)
+    for _ in range(60):
+        x, y = rng.randrange(1024), rng.randrange(768)
+        w, h = rng.randrange(20, 300), rng.randrange(20, 300)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        (draw.rectangle if rng.random() < 0.5 else draw.ellipse)((x, y, x + w, y + h), fill=colour)
+    for _ in range(40):
+        points = [(rng.randrange(1024), rng.randrange(768)) for _ in range(2)]
+        draw.line(points, fill=(0, 0, 0), width=rng.randrange(1, 4))
+    exif = Image.Exif()
+    sub = exif.get_ifd(0x8769)
+    sub[0x9003] = taken
+    sub[0x9011] = offset
+    image.save(EVIDENCE / name, "JPEG", quality=88, exif=exif.tobytes())
+    return f"evidence/{name}"
+
+
+def video(name: str, seed: int, created: str, seconds: int = 3) -> str:
+    import av
+
+    rng = random.Random(seed)
+    with av.open(str(EVIDENCE / name), "w", format="mp4") as container:
+        container.metadata["creation_time"] = created
+        stream = container.add_stream("mpeg4", rate=10)
+        assert isinstance(stream, av.VideoStream)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index in range(seconds * 10):
+            picture = Image.new("RGB", (320, 240), (40, 40, 40))
+            draw = ImageDraw.Draw(picture)
+            x = (index * 7 + rng.randrange(5)) % 280
+            draw.rectangle((x, 80, x + 40, 160), fill=(230, 180, 30))
+            frame = av.VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]
+            frame.pts = index
+            frame.time_base = Fraction(1, 10)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return f"evidence/{name}"
+
+
+def certificate(name: str, report_no: str, subject: str, result: str) -> str:
+    """A one-page PDF whose text carries the report number, subject and result."""
+    lines = [
+        "Shenzhen Quality Inspection Co. - Inspection Report",
+        f"Report No. {report_no}",
+        f"Subject: {subject}",
+        f"Result: {result.upper()}",
+        "Accreditation: CNAS L1234",
+    ]
+    text = "BT /F1 14 Tf 72 720 Td 18 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        "/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        f"<< /Length {len(text)} >>\nstream\n{text}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    (EVIDENCE / name).write_bytes(bytes(out))
+    return f"evidence/{name}"
+
+
+def text_file(name: str, content: str) -> str:
+    (EVIDENCE / name).write_text(content, encoding="utf-8")
+    return f"evidence/{name}"
+
+
+def order(category: str = "used_3c.phone", paid: str = "1299.00", **extra: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "order_id": "O-88001",
+        "category": category,
+        "paid_amount": paid,
+        "currency": "CNY",
+        "seven_day_return": True,
+        "exclusions": [],
+        "paid_at": "2026-03-01T10:00:00+08:00",
+        "shipped_at": "2026-03-02T09:00:00+08:00",
+        "tracking_no": "SF1234567890",
+        "signed_at": "2026-03-04T15:20:00+08:00",
+        "items": [
+            {
+                "sku": "IP13-128-BLK",
+                "name": "iPhone 13 128G",
+                "price": paid,
+                "quantity": 1,
+                "serial": SERIAL,
+            }
+        ],
+    }
+    base.update(extra)
+    return base
+
+
+def ev(at: str, actor: str, action: str, **extra: Any) -> dict[str, Any]:
+    return {"at": f"2026-03-{at}+08:00", "actor": actor, "action": action, **extra}
+
+
+def escalated(reason: str = "买家原因") -> list[dict[str, Any]]:
+    return [
+        ev("04T18:00:00", "buyer", "open"),
+        ev("05T10:00:00", "merchant", "reject", reason=reason),
+        ev("05T12:00:00", "buyer", "escalate"),
+    ]
+
+
+def case(
+    case_id: str,
+    claim: str,
+    remedy: str,
+    events: list[dict[str, Any]],
+    expected: dict[str, str],
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "format": "dispute-case/1",
+        "case_id": case_id,
+        "order": extra.pop("order", order()),
+        "claim": {"type": claim, "requested_remedy": remedy, **extra.pop("claim_extra", {})},
+        "events": events,
+        "expected": expected,
+        **extra,
+    }
+
+
+def main() -> None:
+    shutil.rmtree(ROOT, ignore_errors=True)
+    EVIDENCE.mkdir(parents=True)
+    crack = photo("buyer-crack.jpg", 1, "2026:03:04 19:00:00")
+    crack2 = photo("buyer-crack-2.jpg", 2, "2026:03:04 19:05:00")
+    merchant_photo = photo("merchant-item.jpg", 3, "2026:03:05 09:00:00")
+    packing_photo = photo("merchant-packing.jpg", 4, "2026:03:02 08:20:00")
+    parts_photo = photo("buyer-parts.jpg", 5, "2026:03:04 20:00:00")
+    unboxing = video("buyer-unboxing.mp4", 6, "2026-03-04T11:00:00Z")
+    packing = video("merchant-packing.mp4", 7, "2026-03-02T00:30:00Z")
+    cert_pass = certificate("cert-pass.pdf", "SZQI-2026-0001", SERIAL, "pass")
+    cert_fail = certificate("cert-fail.pdf", "SZQI-2026-0002", SERIAL, "fail")
+    logistics = text_file(
+        "logistics.json",
+        json.dumps({"carrier": "SF", "tracking_no": "SF1234567890", "status": "delivered"}),
+    )
+    chat = text_file("chat.txt", "买家: 我没有收到快递。\n客服: 我们会核实。\n")
+    cert_meta = {
+        "issuer": "Shenzhen Quality Inspection Co.",
+        "accreditation": "CNAS L1234",
+        "issued_at": "2026-03-05",
+        "subject": SERIAL,
+    }
+    logistics_meta = {
+        "carrier": "SF",
+        "tracking_no": "SF1234567890",
+        "status": "delivered",
+        "at": "2026-03-04T15:20:00+08:00",
+    }
+
+    def submit(at: str, actor: str, *items: dict[str, Any]) -> dict[str, Any]:
+        return ev(at, actor, "submit_evidence", evidence=list(items))
+
+    cases = [
+        case(  # the CASE_FORMAT example: video against pre-shipment video, both liable
+            "KS-2026-000123",
+            "visible_defect",
+            "return_and_refund",
+            [
+                *escalated("人为损坏"),
+                submit("05T12:05:00", "buyer", {"kind": "video", "file": unboxing}),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+                submit(
+                    "06T09:00:00",
+                    "merchant",
+                    {
+                        "kind": "video",
+                        "file": packing,
+                        "captured_at": "2026-03-02T08:30:00+08:00",
+                        "shows_serial": SERIAL,
+                    },
+                ),
+            ],
+            {"liability": "both", "remedy": "partial_refund", "refund_amount": "649.50"},
+            claim_extra={"requested_amount": "1299.00", "description": "屏幕有裂痕"},
+        ),
+        case(  # unrebutted photos: merchant liable, the goods go back, the merchant confirms
+            "KS-EX-0002",
+            "visible_defect",
+            "return_and_refund",
+            [
+                *escalated(),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack}),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+                ev("05T13:00:00", "merchant", "evidence_complete"),
+                ev("06T10:00:00", "buyer", "return_shipped", tracking_no="YT0000000001"),
+                ev("08T10:00:00", "merchant", "confirm_receipt"),
+            ],
+            {"liability": "merchant", "state": "refunded", "refund_amount": "1299.00"},
+            order=order("general"),
+        ),
+        case(  # invisible defect: the merchant's accredited certificate of conformity holds
+            "KS-EX-0003",
+            "invisible_defect",
+            "refund_only",
+            [
+                *escalated("商品合格"),
+                submit(
+                    "05T15:00:00",
+                    "merchant",
+                    {
+                        "kind": "inspection_certificate",
+                        "file": cert_pass,
+                        **cert_meta,
+                        "report_no": "SZQI-2026-0001",
+                        "result": "pass",
+                    },
+                ),
+                ev("05T15:01:00", "merchant", "evidence_complete"),
+            ],
+            {"liability": "buyer", "remedy": "reject_refund", "state": "closed"},
+            claim_extra={"description": "气味浓"},
+        ),
+        case(  # wrong item, used 3C: a pre-shipment photo showing the IMEI counts one stronger
+            "KS-EX-0004",
+            "wrong_item",
+            "return_and_refund",
+            [
+                *escalated("发货无误"),
+                submit("05T12:05:00", "buyer", {"kind": "video", "file": unboxing}),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+                submit(
+                    "05T18:00:00",
+                    "merchant",
+                    {"kind": "photo", "file": packing_photo, "shows_serial": SERIAL},
+                ),
+                ev("05T18:01:00", "merchant", "evidence_complete"),
+            ],
+            {"liability": "both", "remedy": "partial_refund", "refund_amount": "649.50"},
+        ),
+        case(  # missing parts shown by an unboxing video, no rebuttal
+            "KS-EX-0005",
+            "missing_parts",
+            "partial_refund",
+            [
+                *escalated("配件齐全"),
+                submit("05T12:05:00", "buyer", {"kind": "video", "file": unboxing}),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+            ],
+            {"liability": "merchant", "remedy": "partial_refund", "refund_amount": "200.00"},
+            claim_extra={"requested_amount": "200.00", "description": "缺少充电器"},
+        ),
+        case(  # not shipped: the merchant proves nothing, the buyer gets a refund only
+            "KS-EX-0006",
+            "not_shipped",
+            "return_and_refund",
+            [
+                ev("02T10:00:00", "buyer", "open"),
+                ev("02T11:00:00", "merchant", "reject", reason="已发货"),
+                ev("02T12:00:00", "buyer", "escalate"),
+            ],
+            {"liability": "merchant", "remedy": "refund_only", "state": "refunded"},
+            order=order("general", shipped_at=None, tracking_no=None, signed_at=None),
+        ),
+        case(  # not received: the merchant's sign-for record outweighs the buyer's chat
+            "KS-EX-0007",
+            "not_received",
+            "refund_only",
+            [
+                *escalated("已签收"),
+                submit(
+                    "05T13:00:00",
+                    "merchant",
+                    {"kind": "logistics_record", "file": logistics, **logistics_meta},
+                ),
+                ev("05T13:01:00", "merchant", "evidence_complete"),
+                submit("05T20:00:00", "buyer", {"kind": "chat_record", "file": chat}),
+                ev("05T20:01:00", "buyer", "evidence_complete"),
+            ],
+            {"liability": "buyer", "remedy": "reject_refund", "state": "closed"},
+            order=order("general"),
+        ),
+        case(  # not as described: photo against photo, both liable
+            "KS-EX-0008",
+            "not_as_described",
+            "refund_only",
+            [
+                *escalated("与描述一致"),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack2}),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+                submit("05T18:00:00", "merchant", {"kind": "photo", "file": merchant_photo}),
+                ev("05T18:01:00", "merchant", "evidence_complete"),
+            ],
+            {"liability": "both", "remedy": "partial_refund", "refund_amount": "649.50"},
+            order=order("general"),
+        ),
+        case(  # illegal origin found by the platform: refund only, prohibited goods
+            "KS-EX-0009",
+            "illegal_origin",
+            "return_and_refund",
+            [
+                *escalated(),
+                ev("05T16:00:00", "platform", "finding", finding="illegal_origin"),
+            ],
+            {"liability": "merchant", "remedy": "refund_only", "state": "refunded"},
+        ),
+        case(  # unofficial repair parts shown by a failed inspection
+            "KS-EX-0010",
+            "unofficial_repair",
+            "return_and_refund",
+            [
+                *escalated("原装配件"),
+                submit(
+                    "05T12:05:00",
+                    "buyer",
+                    {
+                        "kind": "inspection_certificate",
+                        "file": cert_fail,
+                        **cert_meta,
+                        "report_no": "SZQI-2026-0002",
+                        "result": "fail",
+                    },
+                ),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+                ev("05T13:00:00", "merchant", "evidence_complete"),
+                ev("06T10:00:00", "buyer", "return_shipped", tracking_no="YT0000000002"),
+            ],
+            {"liability": "merchant", "remedy": "return_and_refund", "state": "refunded"},
+        ),
+        case(  # 7-day no-reason return upheld: the buyer pays the return shipping
+            "KS-EX-0011",
+            "no_reason_return",
+            "return_and_refund",
+            [
+                *escalated("已拆封"),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": parts_photo}),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+                ev("05T13:00:00", "merchant", "evidence_complete"),
+                ev("06T10:00:00", "buyer", "return_shipped", tracking_no="YT0000000003"),
+                ev("07T10:00:00", "merchant", "confirm_receipt"),
+            ],
+            {"liability": "merchant", "remedy": "return_and_refund", "state": "refunded"},
+            order=order("general"),
+        ),
+        case(  # the parcel was lost by the carrier: nobody is liable, refund only
+            "KS-EX-0012",
+            "not_received",
+            "refund_only",
+            [*escalated(), ev("05T16:00:00", "platform", "finding", finding="carrier_loss")],
+            {"liability": "neither", "remedy": "refund_only", "state": "refunded"},
+            order=order("general", signed_at=None),
+        ),
+        case(  # the merchant never answers a shipped refund-only request: agreed at 36 h
+            "KS-EX-0013",
+            "visible_defect",
+            "refund_only",
+            [ev("04T18:00:00", "buyer", "open")],
+            {"resolution": "merchant_timeout", "state": "refunded", "refund_amount": "1299.00"},
+            order=order("general"),
+        ),
+        case(  # rejected and never escalated: lapsed after 7 days
+            "KS-EX-0014",
+            "visible_defect",
+            "return_and_refund",
+            [ev("04T18:00:00", "buyer", "open"), ev("05T10:00:00", "merchant", "reject")],
+            {"resolution": "lapsed", "state": "lapsed"},
+            order=order("general"),
+        ),
+        case(  # opened 17 days after delivery: refused
+            "KS-EX-0015",
+            "visible_defect",
+            "refund_only",
+            [ev("21T18:00:00", "buyer", "open")],
+            {"resolution": "refused", "state": "refused"},
+            order=order("general"),
+        ),
+        case(  # withdrawn by the buyer before any decision
+            "KS-EX-0016",
+            "not_as_described",
+            "refund_only",
+            [*escalated(), ev("05T14:00:00", "buyer", "withdraw", reason="已协商")],
+            {"resolution": "withdrawn", "state": "withdrawn"},
+            order=order("general"),
+        ),
+        case(  # 12,000.00 paid: manual review, then a platform decision
+            "KS-EX-0017",
+            "visible_defect",
+            "refund_only",
+            [
+                *escalated(),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack}),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+                ev("05T13:00:00", "merchant", "evidence_complete"),
+                ev(
+                    "06T10:00:00",
+                    "platform",
+                    "decide",
+                    liability="merchant",
+                    remedy="partial_refund",
+                    refund_amount="3000.00",
+                    reason="划痕轻微, 部分退款",
+                ),
+            ],
+            {"liability": "merchant", "remedy": "partial_refund", "refund_amount": "3000.00"},
+            order=order("general", paid="12000.00"),
+        ),
+        case(  # decided for the buyer, then the merchant appeals with a certificate
+            "KS-EX-0018",
+            "visible_defect",
+            "refund_only",
+            [
+                *escalated(),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack}),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+                ev("05T13:00:00", "merchant", "evidence_complete"),
+                ev(
+                    "06T09:00:00",
+                    "merchant",
+                    "appeal",
+                    evidence=[
+                        {
+                            "kind": "inspection_certificate",
+                            "file": cert_pass,
+                            **cert_meta,
+                            "report_no": "SZQI-2026-0001",
+                            "result": "pass",
+                        }
+                    ],
+                ),
+            ],
+            {"liability": "buyer", "remedy": "reject_refund", "state": "closed"},
+            order=order("general"),
+        ),
+    ]
+    for item in cases:
+        path = ROOT / f"{item['case_id']}.json"
+        path.write_text(json.dumps(item, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"{len(cases)} cases and {len(list(EVIDENCE.iterdir()))} evidence files in {ROOT}")
+
+
+if __name__ == "__main__":
+    main()
