@@ -67,6 +67,19 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--rulebook", metavar="FILE", type=Path, help="replay under this rulebook")
     replay.set_defaults(run=_replay)
 
+    schema = commands.add_parser("schema", help="print the JSON Schema of a case file")
+    schema.set_defaults(run=_schema)
+
+    audit = commands.add_parser("audit", help="the decision log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser(
+        "verify",
+        help="check the hash chain of a decision log",
+        description="Exit 0 when the chain is intact; 1 naming the first bad entry.",
+    )
+    verify.add_argument("--log", metavar="FILE", type=Path, required=True, help="JSON Lines")
+    verify.set_defaults(run=_audit_verify)
+
     rules = commands.add_parser("rules", help="rulebooks")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
     rules_check = rules_commands.add_parser("check", help="load and check a rulebook")
@@ -192,4 +205,34 @@ def _rules_check(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"{problem}\n")
         return EXIT_REJECTED
     out.write(f"{book.label}: sound (digest {book.digest})\n")
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace, out: TextIO) -> int:
+    from adjudicator.schema import case_schema
+
+    out.write(json.dumps(case_schema(), indent=2, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def _audit_verify(args: argparse.Namespace, out: TextIO) -> int:
+    from adjudicator.auditlog import Break, verify
+
+    entries: list[dict[str, Any]] = []
+    try:
+        lines = args.log.read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise UsageError(f"{args.log}: cannot read: {exc.strerror or exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            broken = Break(number, "is not JSON")
+            out.write(f"{args.log}: broken at {broken}\n")
+            return EXIT_REJECTED
+    broken_at = verify(entries)
+    if broken_at is not None:
+        out.write(f"{args.log}: broken at {broken_at}\n")
+        return EXIT_REJECTED
+    out.write(f"{args.log}: intact ({len(entries)} entries)\n")
     return EXIT_OK
