@@ -4,30 +4,21 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "adjudicator", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+from tests.e2e.cli import run
 
 
 def test_all_accepted_exits_0(corpus: Path) -> None:
-    done = _run("evidence", "check", str(corpus / "photos/real/jolla.jpg"), "--kind", "photo")
+    done = run("evidence", "check", str(corpus / "photos/real/jolla.jpg"), "--kind", "photo")
     assert done.returncode == 0, done.stderr
     assert "accepted" in done.stdout
 
 
 def test_json_lines_in_the_order_given_and_exit_1_when_any_is_rejected(corpus: Path) -> None:
     files = [corpus / "photos/tiny/Nikon_D70.jpg", corpus / "photos/real/jolla.jpg"]
-    done = _run("evidence", "check", *map(str, files), "--kind", "photo", "--json")
+    done = run("evidence", "check", *map(str, files), "--kind", "photo", "--json")
     assert done.returncode == 1, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["file"] for line in lines] == [str(f) for f in files]
@@ -49,7 +40,7 @@ def test_meta_and_context_reach_the_checks(corpus: Path, tmp_path: Path) -> None
         "at": "2026-03-04T15:20:00+08:00",
     }
     context = {"party": "merchant", "role": "proof", "tracking_no": "SF2"}
-    done = _run(
+    done = run(
         "evidence",
         "check",
         str(record),
@@ -65,7 +56,7 @@ def test_meta_and_context_reach_the_checks(corpus: Path, tmp_path: Path) -> None
     assert json.loads(done.stdout)["reasons"] == ["tracking_mismatch"]
 
 
-def test_the_output_is_the_same_bytes_every_run(corpus: Path) -> None:
+def test_the_output_is_the_same_bytes_everyrun(corpus: Path) -> None:
     args = (
         "evidence",
         "check",
@@ -75,21 +66,21 @@ def test_the_output_is_the_same_bytes_every_run(corpus: Path) -> None:
         "video",
         "--json",
     )
-    assert _run(*args).stdout == _run(*args).stdout
+    assert run(*args).stdout == run(*args).stdout
 
 
 def test_bad_usage_exits_2_and_says_what_is_wrong(corpus: Path, tmp_path: Path) -> None:
     photo = str(corpus / "photos/real/jolla.jpg")
-    unknown_kind = _run("evidence", "check", photo, "--kind", "selfie")
+    unknown_kind = run("evidence", "check", photo, "--kind", "selfie")
     assert unknown_kind.returncode == 2
     assert "selfie" in unknown_kind.stderr
-    missing = _run("evidence", "check", str(tmp_path / "nope.jpg"), "--kind", "photo")
+    missing = run("evidence", "check", str(tmp_path / "nope.jpg"), "--kind", "photo")
     assert missing.returncode == 2
     assert "nope.jpg: no such file" in missing.stderr
-    bad_meta = _run("evidence", "check", photo, "--kind", "photo", "--meta", "{oops")
+    bad_meta = run("evidence", "check", photo, "--kind", "photo", "--meta", "{oops")
     assert bad_meta.returncode == 2
     assert "--meta: not valid JSON" in bad_meta.stderr
-    bad_context = _run(
+    bad_context = run(
         "evidence",
         "check",
         photo,

@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.cli import run
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "cases"
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "adjudicator", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_every_example_replays_to_its_expected_outcome() -> None:
-    done = _run("replay", str(EXAMPLES), "--json")
+    done = run("replay", str(EXAMPLES), "--json")
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(lines) == len(list(EXAMPLES.glob("*.json"))) >= 18
@@ -38,7 +28,7 @@ def test_every_example_replays_to_its_expected_outcome() -> None:
 
 
 def test_the_case_format_example_line() -> None:
-    done = _run("replay", str(EXAMPLES / "KS-2026-000123.json"), "--json")
+    done = run("replay", str(EXAMPLES / "KS-2026-000123.json"), "--json")
     line = json.loads(done.stdout)
     assert {k: line[k] for k in list(line)[:11]} == {
         "case_id": "KS-2026-000123",
@@ -57,8 +47,8 @@ def test_the_case_format_example_line() -> None:
 
 
 def test_replay_gives_the_same_bytes_twice() -> None:
-    first = _run("replay", str(EXAMPLES), "--json")
-    assert first.stdout == _run("replay", str(EXAMPLES), "--json").stdout
+    first = run("replay", str(EXAMPLES), "--json")
+    assert first.stdout == run("replay", str(EXAMPLES), "--json").stdout
 
 
 def _write(tmp_path: Path, name: str, case: dict[str, Any]) -> Path:
@@ -113,7 +103,7 @@ def test_an_invalid_case_exits_2_naming_file_and_pointer_and_the_rest_still_repl
     change(case)
     bad = _write(tmp_path, "bad.json", case)
     good = _write(tmp_path, "good.json", _example())
-    done = _run("replay", str(bad), str(good), "--json")
+    done = run("replay", str(bad), str(good), "--json")
     assert done.returncode == 2
     assert f"{bad}: {pointer}: " in done.stderr
     assert message in done.stderr
@@ -123,18 +113,18 @@ def test_an_invalid_case_exits_2_naming_file_and_pointer_and_the_rest_still_repl
 def test_an_unmet_expectation_exits_1(tmp_path: Path) -> None:
     case = _example()
     case["expected"]["liability"] = "merchant"
-    done = _run("replay", str(_write(tmp_path, "c.json", case)))
+    done = run("replay", str(_write(tmp_path, "c.json", case)))
     assert done.returncode == 1
     assert "MISMATCH" in done.stdout
 
 
 def test_rules_check(tmp_path: Path) -> None:
-    sound = _run("rules", "check", "kuaishou.used_3c")
+    sound = run("rules", "check", "kuaishou.used_3c")
     assert sound.returncode == 0
     assert "kuaishou.used_3c@2026.1: sound" in sound.stdout
     broken = tmp_path / "broken.toml"
     broken.write_text('id = "x"\nversion = "1"\nclaim_types = ["visible_defect"]\n')
-    unsound = _run("rules", "check", str(broken))
+    unsound = run("rules", "check", str(broken))
     assert unsound.returncode == 1
     assert f"{broken}: " in unsound.stdout
     assert "claim type visible_defect has no decision row" in unsound.stdout

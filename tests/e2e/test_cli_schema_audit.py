@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +11,13 @@ import pytest
 
 from adjudicator.casefile import read_case
 from adjudicator.replay import replay
+from tests.e2e.cli import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cases"
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "adjudicator", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_every_example_is_valid_under_the_published_schema() -> None:
-    done = _run("schema")
+    done = run("schema")
     assert done.returncode == 0
     schema = json.loads(done.stdout)
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -54,7 +43,7 @@ def _save(path: Path, entries: list[dict[str, Any]]) -> None:
 
 def test_an_intact_log_verifies(tmp_path: Path) -> None:
     path, entries = _log(tmp_path)
-    done = _run("audit", "verify", "--log", str(path))
+    done = run("audit", "verify", "--log", str(path))
     assert done.returncode == 0
     assert f"intact ({len(entries)} entries)" in done.stdout
 
@@ -76,7 +65,7 @@ def test_tampering_is_detected_at_the_first_bad_entry(
     path, entries = _log(tmp_path)
     tamper(entries)
     _save(path, entries)
-    done = _run("audit", "verify", "--log", str(path))
+    done = run("audit", "verify", "--log", str(path))
     if first_bad is None:
         assert done.returncode == 0
         return
@@ -94,6 +83,6 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> 
     forged["actor"] = "platform"
     entries[3] = seal(4, entries[2]["hash"], forged)
     _save(path, entries)
-    done = _run("audit", "verify", "--log", str(path))
+    done = run("audit", "verify", "--log", str(path))
     assert done.returncode == 1
     assert "broken at entry 5: does not follow the entry before it" in done.stdout
