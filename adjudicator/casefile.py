@@ -27,23 +27,17 @@ from adjudicator.domain import (
 from adjudicator.errors import AdjudicationError
 from adjudicator.workflow import ACTORS, Event, Submission
 from evidence import EvidenceKind, Party
+from evidence.declared import REQUIRED
 
 FORMAT = "dispute-case/1"
 CATEGORY = re.compile(r"^(general|used_3c\.(phone|tablet|computer|appliance|digital))$")
 AMOUNT = re.compile(r"^\d+(\.\d{1,2})?$")
+# what a submitter may declare beside the file: capture details, and each kind's fields
 DECLARED = (
     "captured_at",
     "shows_serial",
-    "issuer",
-    "accreditation",
-    "report_no",
-    "issued_at",
-    "subject",
-    "result",
-    "carrier",
-    "tracking_no",
-    "status",
-    "at",
+    *REQUIRED[EvidenceKind.INSPECTION_CERTIFICATE],
+    *REQUIRED[EvidenceKind.LOGISTICS_RECORD],
 )
 EXPECTED = ("liability", "remedy", "refund_amount", "state", "resolution")
 _EVENT_FIELDS: dict[str, set[str]] = {
