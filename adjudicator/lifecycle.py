@@ -86,7 +86,7 @@ class RefusedEvent(AdjudicationError):
     def __init__(self, case_id: str, state: State, event: str, why: str = "") -> None:
         detail = f": {why}" if why else ""
         super().__init__(f"dispute {case_id}: {event} is not allowed in state {state}{detail}")
-        self.case_id, self.state, self.event = case_id, state, event
+        self.case_id, self.state, self.event, self.why = case_id, state, event, why
 
 
 @dataclass

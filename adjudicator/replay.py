@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -10,7 +10,7 @@ from adjudicator.auditlog import MemoryJournal
 from adjudicator.casefile import CaseFile, InvalidCase
 from adjudicator.domain import EvidenceRecord
 from adjudicator.lifecycle import RefusedEvent
-from adjudicator.rulebook import Rulebook, load_rulebook
+from adjudicator.rulebook import Rulebook, RulebookError, load_rulebook
 from adjudicator.workflow import Case, Submission, Workflow, evidence_json
 from evidence import DisputeContext, KnownEvidence, PriorEvidence, validate
 
@@ -28,7 +28,7 @@ class ValidatingExaminer:
         self.prior = prior or KnownEvidence()
 
     def __call__(self, sub: Submission, context: DisputeContext, id_: str) -> EvidenceRecord:
-        context = DisputeContext(**{**context.__dict__, "prior": self.prior})
+        context = replace(context, prior=self.prior)
         verdict = validate(
             sub.file, sub.kind, declared=sub.declared, context=context, policy=self.policy
         )
@@ -73,7 +73,7 @@ def replay(case_file: CaseFile, rulebook: Rulebook | None = None) -> Replayed:
                 str(case_file.path),
                 f"/events/{index}",
                 f"{event.action} is not allowed in state {exc.state}"
-                + (f" ({str(exc).rsplit(': ', 1)[-1]})" if ": " in str(exc) else ""),
+                + (f" ({exc.why})" if exc.why else ""),
             ) from exc
     until = case_file.until
     while case.deadline_at is not None and (until is None or case.deadline_at <= until):
@@ -84,7 +84,7 @@ def replay(case_file: CaseFile, rulebook: Rulebook | None = None) -> Replayed:
 def _rulebook(case_file: CaseFile) -> Rulebook:
     try:
         return builtin_rulebook(case_file.rulebook)
-    except Exception as exc:
+    except RulebookError as exc:
         raise InvalidCase(str(case_file.path), "/rulebook", str(exc)) from exc
 
 

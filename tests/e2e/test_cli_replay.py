@@ -92,8 +92,9 @@ def _example() -> dict[str, Any]:
         (
             lambda c: c["events"].insert(1, c["events"][2] | {"at": "2026-03-04T19:00:00+08:00"}),
             "/events/1",
-            "escalate is not allowed in state requested",
+            "escalate is not allowed in state requested\n",  # said once, nothing after it
         ),
+        (lambda c: c.update(rulebook="kuaishou.nope"), "/rulebook", "cannot read rulebook"),
     ],
 )
 def test_an_invalid_case_exits_2_naming_file_and_pointer_and_the_rest_still_replay(
