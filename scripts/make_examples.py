@@ -1,107 +1,131 @@
 """Make ``examples/cases/``: small evidence files made here, and one case file per situation.
 
 Photos are drawn with Pillow and given EXIF capture times; videos are encoded with PyAV
-(MPEG-4 Part 2) with a container creation time; the certificate is a hand-written PDF. Run:
-``python scripts/make_examples.py`` (it rewrites the folder; the output is committed).
+(MPEG-4 Part 2) with a container creation time; the certificates are hand-written PDFs. Every
+case has its own evidence files, under ``evidence/<case_id>/``: no two cases share bytes, and no
+two photos are near-duplicates by the project's own perceptual hash (so the cases can all be
+persisted into one database without ``reused`` or ``near_duplicate``); the script asserts it.
+Run: ``python scripts/make_examples.py [FOLDER]`` (it rewrites ``examples/cases/``, or FOLDER;
+the output is committed, and the same bytes come out every time).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import shutil
+import sys
 from fractions import Fraction
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parents[1] / "examples" / "cases"
-EVIDENCE = ROOT / "evidence"
+from adjudicator.casefile import default_rulebook
+from adjudicator.rulebook import load_rulebook
+from evidence import EvidenceKind, validate
+from evidence.sharpness import hamming
+
+DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "examples" / "cases"
 SERIAL = "356789104512345"
+PHOTO_SIZE = (800, 600)
 
 
-def photo(name: str, seed: int, taken: str, offset: str = "+08:00") -> str:
-    """A 1024x768 scene of sharp shapes, with EXIF DateTimeOriginal/OffsetTimeOriginal."""
-    rng = random.Random(seed)
-    image = Image.new("RGB", (1024, 768), (rng.randrange(256), 200, 180))
-    draw = ImageDraw.Draw(image)
-    for _ in range(60):
-        x, y = rng.randrange(1024), rng.randrange(768)
-        w, h = rng.randrange(20, 300), rng.randrange(20, 300)
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        (draw.rectangle if rng.random() < 0.5 else draw.ellipse)((x, y, x + w, y + h), fill=colour)
-    for _ in range(40):
-        points = [(rng.randrange(1024), rng.randrange(768)) for _ in range(2)]
-        draw.line(points, fill=(0, 0, 0), width=rng.randrange(1, 4))
-    exif = Image.Exif()
-    sub = exif.get_ifd(0x8769)
-    sub[0x9003] = taken
-    sub[0x9011] = offset
-    image.save(EVIDENCE / name, "JPEG", quality=88, exif=exif.tobytes())
-    return f"evidence/{name}"
+class Evidence:
+    """The evidence files of one case, written under ``evidence/<case_id>/``."""
 
+    def __init__(self, root: Path, case_id: str) -> None:
+        self.folder = root / "evidence" / case_id
+        self.prefix = f"evidence/{case_id}"
+        self.folder.mkdir(parents=True)
 
-def video(name: str, seed: int, created: str, seconds: int = 3) -> str:
-    import av
+    def photo(self, name: str, seed: int, taken: str, offset: str = "+08:00") -> str:
+        """A scene of sharp shapes, its own for each seed, with EXIF capture time and offset."""
+        rng = random.Random(seed)
+        width, height = PHOTO_SIZE
+        background = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        image = Image.new("RGB", PHOTO_SIZE, background)
+        draw = ImageDraw.Draw(image)
+        for _ in range(40):
+            x, y = rng.randrange(width), rng.randrange(height)
+            w, h = rng.randrange(16, 240), rng.randrange(16, 240)
+            colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+            shape = draw.rectangle if rng.random() < 0.5 else draw.ellipse
+            shape((x, y, x + w, y + h), fill=colour)
+        for _ in range(26):
+            points = [(rng.randrange(width), rng.randrange(height)) for _ in range(2)]
+            draw.line(points, fill=(0, 0, 0), width=rng.randrange(1, 4))
+        exif = Image.Exif()
+        sub = exif.get_ifd(0x8769)
+        sub[0x9003] = taken
+        sub[0x9011] = offset
+        image.save(self.folder / name, "JPEG", quality=85, exif=exif.tobytes())
+        return f"{self.prefix}/{name}"
 
-    rng = random.Random(seed)
-    with av.open(str(EVIDENCE / name), "w", format="mp4") as container:
-        container.metadata["creation_time"] = created
-        stream = container.add_stream("mpeg4", rate=10)
-        assert isinstance(stream, av.VideoStream)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for index in range(seconds * 10):
-            picture = Image.new("RGB", (320, 240), (40, 40, 40))
-            draw = ImageDraw.Draw(picture)
-            x = (index * 7 + rng.randrange(5)) % 280
-            draw.rectangle((x, 80, x + 40, 160), fill=(230, 180, 30))
-            frame = av.VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]
-            frame.pts = index
-            frame.time_base = Fraction(1, 10)
-            for packet in stream.encode(frame):
+    def video(self, name: str, seed: int, created: str, seconds: int = 3) -> str:
+        """A 320x240 clip of a shape moving across a plain background, all chosen by the seed."""
+        import av
+
+        rng = random.Random(seed)
+        background = (rng.randrange(20, 120), rng.randrange(20, 120), rng.randrange(20, 120))
+        colour = (rng.randrange(150, 256), rng.randrange(150, 256), rng.randrange(256))
+        top, size, step = rng.randrange(20, 140), rng.randrange(30, 80), rng.randrange(4, 12)
+        with av.open(str(self.folder / name), "w", format="mp4") as container:
+            container.metadata["creation_time"] = created
+            stream = container.add_stream("mpeg4", rate=10)
+            assert isinstance(stream, av.VideoStream)
+            stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+            for index in range(seconds * 10):
+                picture = Image.new("RGB", (320, 240), background)
+                draw = ImageDraw.Draw(picture)
+                x = (index * step + rng.randrange(5)) % (320 - size)
+                box = (x, top, x + size, top + size)
+                (draw.rectangle if seed % 2 else draw.ellipse)(box, fill=colour)
+                frame = av.VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]
+                frame.pts = index
+                frame.time_base = Fraction(1, 10)
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+            for packet in stream.encode():
                 container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return f"evidence/{name}"
+        return f"{self.prefix}/{name}"
 
+    def certificate(self, name: str, report_no: str, subject: str, result: str) -> str:
+        """A one-page PDF whose text carries the report number, subject and result."""
+        lines = [
+            "Shenzhen Quality Inspection Co. - Inspection Report",
+            f"Report No. {report_no}",
+            f"Subject: {subject}",
+            f"Result: {result.upper()}",
+            "Accreditation: CNAS L1234",
+        ]
+        text = "BT /F1 14 Tf 72 720 Td 18 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+        objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            "/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+            f"<< /Length {len(text)} >>\nstream\n{text}\nendstream",
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+        out = bytearray(b"%PDF-1.4\n")
+        offsets = []
+        for number, body in enumerate(objects, start=1):
+            offsets.append(len(out))
+            out += f"{number} 0 obj\n{body}\nendobj\n".encode()
+        xref = len(out)
+        out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+        out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+        size = len(objects) + 1
+        out += f"trailer\n<< /Size {size} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+        (self.folder / name).write_bytes(bytes(out))
+        return f"{self.prefix}/{name}"
 
-def certificate(name: str, report_no: str, subject: str, result: str) -> str:
-    """A one-page PDF whose text carries the report number, subject and result."""
-    lines = [
-        "Shenzhen Quality Inspection Co. - Inspection Report",
-        f"Report No. {report_no}",
-        f"Subject: {subject}",
-        f"Result: {result.upper()}",
-        "Accreditation: CNAS L1234",
-    ]
-    text = "BT /F1 14 Tf 72 720 Td 18 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        "/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-        f"<< /Length {len(text)} >>\nstream\n{text}\nendstream",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n{body}\nendobj\n".encode()
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    )
-    (EVIDENCE / name).write_bytes(bytes(out))
-    return f"evidence/{name}"
-
-
-def text_file(name: str, content: str) -> str:
-    (EVIDENCE / name).write_text(content, encoding="utf-8")
-    return f"evidence/{name}"
+    def text_file(self, name: str, content: str) -> str:
+        (self.folder / name).write_text(content, encoding="utf-8")
+        return f"{self.prefix}/{name}"
 
 
 def order(category: str = "used_3c.phone", paid: str = "1299.00", **extra: Any) -> dict[str, Any]:
@@ -161,23 +185,10 @@ def case(
     }
 
 
-def main() -> None:
-    shutil.rmtree(ROOT, ignore_errors=True)
-    EVIDENCE.mkdir(parents=True)
-    crack = photo("buyer-crack.jpg", 1, "2026:03:04 19:00:00")
-    crack2 = photo("buyer-crack-2.jpg", 2, "2026:03:04 19:05:00")
-    merchant_photo = photo("merchant-item.jpg", 3, "2026:03:05 09:00:00")
-    packing_photo = photo("merchant-packing.jpg", 4, "2026:03:02 08:20:00")
-    parts_photo = photo("buyer-parts.jpg", 5, "2026:03:04 20:00:00")
-    unboxing = video("buyer-unboxing.mp4", 6, "2026-03-04T11:00:00Z")
-    packing = video("merchant-packing.mp4", 7, "2026-03-02T00:30:00Z")
-    cert_pass = certificate("cert-pass.pdf", "SZQI-2026-0001", SERIAL, "pass")
-    cert_fail = certificate("cert-fail.pdf", "SZQI-2026-0002", SERIAL, "fail")
-    logistics = text_file(
-        "logistics.json",
-        json.dumps({"carrier": "SF", "tracking_no": "SF1234567890", "status": "delivered"}),
-    )
-    chat = text_file("chat.txt", "买家: 我没有收到快递。\n客服: 我们会核实。\n")
+def main(argv: list[str]) -> None:
+    root = Path(argv[0]) if argv else DEFAULT_ROOT
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
     cert_meta = {
         "issuer": "Shenzhen Quality Inspection Co.",
         "accreditation": "CNAS L1234",
@@ -190,6 +201,38 @@ def main() -> None:
         "status": "delivered",
         "at": "2026-03-04T15:20:00+08:00",
     }
+
+    # each case's own files: a new seed (a new drawing) and its own capture time for each
+    ex = Evidence(root, "KS-2026-000123")
+    unboxing = ex.video("buyer-unboxing.mp4", 6, "2026-03-04T11:00:00Z")
+    packing = ex.video("merchant-packing.mp4", 7, "2026-03-02T00:30:00Z")
+    crack_0002 = Evidence(root, "KS-EX-0002").photo("buyer-crack.jpg", 1, "2026:03:04 19:00:00")
+    cert_0003 = Evidence(root, "KS-EX-0003").certificate(
+        "merchant-cert-pass.pdf", "SZQI-2026-0001", SERIAL, "pass"
+    )
+    ex = Evidence(root, "KS-EX-0004")
+    unboxing_0004 = ex.video("buyer-unboxing.mp4", 8, "2026-03-04T11:10:00Z")
+    packing_photo_0004 = ex.photo("merchant-packing.jpg", 4, "2026:03:02 08:20:00")
+    unboxing_0005 = Evidence(root, "KS-EX-0005").video(
+        "buyer-unboxing.mp4", 9, "2026-03-04T11:20:00Z"
+    )
+    ex = Evidence(root, "KS-EX-0007")
+    logistics_0007 = ex.text_file(
+        "merchant-logistics.json",
+        json.dumps({"carrier": "SF", "tracking_no": "SF1234567890", "status": "delivered"}),
+    )
+    chat_0007 = ex.text_file("buyer-chat.txt", "买家: 我没有收到快递。\n客服: 我们会核实。\n")
+    ex = Evidence(root, "KS-EX-0008")
+    crack_0008 = ex.photo("buyer-photo.jpg", 2, "2026:03:04 19:05:00")
+    item_0008 = ex.photo("merchant-item.jpg", 3, "2026:03:05 09:00:00")
+    cert_0010 = Evidence(root, "KS-EX-0010").certificate(
+        "buyer-cert-fail.pdf", "SZQI-2026-0002", SERIAL, "fail"
+    )
+    parts_0011 = Evidence(root, "KS-EX-0011").photo("buyer-parts.jpg", 5, "2026:03:04 20:00:00")
+    crack_0017 = Evidence(root, "KS-EX-0017").photo("buyer-crack.jpg", 10, "2026:03:04 19:10:00")
+    ex = Evidence(root, "KS-EX-0018")
+    crack_0018 = ex.photo("buyer-crack.jpg", 11, "2026:03:04 19:20:00")
+    cert_0018 = ex.certificate("merchant-cert-pass.pdf", "SZQI-2026-0003", SERIAL, "pass")
 
     def submit(at: str, actor: str, *items: dict[str, Any]) -> dict[str, Any]:
         return ev(at, actor, "submit_evidence", evidence=list(items))
@@ -223,7 +266,7 @@ def main() -> None:
             "return_and_refund",
             [
                 *escalated(),
-                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack}),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack_0002}),
                 ev("05T12:06:00", "buyer", "evidence_complete"),
                 ev("05T13:00:00", "merchant", "evidence_complete"),
                 ev("06T10:00:00", "buyer", "return_shipped", tracking_no="YT0000000001"),
@@ -243,7 +286,7 @@ def main() -> None:
                     "merchant",
                     {
                         "kind": "inspection_certificate",
-                        "file": cert_pass,
+                        "file": cert_0003,
                         **cert_meta,
                         "report_no": "SZQI-2026-0001",
                         "result": "pass",
@@ -260,12 +303,12 @@ def main() -> None:
             "return_and_refund",
             [
                 *escalated("发货无误"),
-                submit("05T12:05:00", "buyer", {"kind": "video", "file": unboxing}),
+                submit("05T12:05:00", "buyer", {"kind": "video", "file": unboxing_0004}),
                 ev("05T12:06:00", "buyer", "evidence_complete"),
                 submit(
                     "05T18:00:00",
                     "merchant",
-                    {"kind": "photo", "file": packing_photo, "shows_serial": SERIAL},
+                    {"kind": "photo", "file": packing_photo_0004, "shows_serial": SERIAL},
                 ),
                 ev("05T18:01:00", "merchant", "evidence_complete"),
             ],
@@ -277,7 +320,7 @@ def main() -> None:
             "partial_refund",
             [
                 *escalated("配件齐全"),
-                submit("05T12:05:00", "buyer", {"kind": "video", "file": unboxing}),
+                submit("05T12:05:00", "buyer", {"kind": "video", "file": unboxing_0005}),
                 ev("05T12:06:00", "buyer", "evidence_complete"),
             ],
             {"liability": "merchant", "remedy": "partial_refund", "refund_amount": "200.00"},
@@ -304,10 +347,10 @@ def main() -> None:
                 submit(
                     "05T13:00:00",
                     "merchant",
-                    {"kind": "logistics_record", "file": logistics, **logistics_meta},
+                    {"kind": "logistics_record", "file": logistics_0007, **logistics_meta},
                 ),
                 ev("05T13:01:00", "merchant", "evidence_complete"),
-                submit("05T20:00:00", "buyer", {"kind": "chat_record", "file": chat}),
+                submit("05T20:00:00", "buyer", {"kind": "chat_record", "file": chat_0007}),
                 ev("05T20:01:00", "buyer", "evidence_complete"),
             ],
             {"liability": "buyer", "remedy": "reject_refund", "state": "closed"},
@@ -319,9 +362,9 @@ def main() -> None:
             "refund_only",
             [
                 *escalated("与描述一致"),
-                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack2}),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack_0008}),
                 ev("05T12:06:00", "buyer", "evidence_complete"),
-                submit("05T18:00:00", "merchant", {"kind": "photo", "file": merchant_photo}),
+                submit("05T18:00:00", "merchant", {"kind": "photo", "file": item_0008}),
                 ev("05T18:01:00", "merchant", "evidence_complete"),
             ],
             {"liability": "both", "remedy": "partial_refund", "refund_amount": "649.50"},
@@ -348,7 +391,7 @@ def main() -> None:
                     "buyer",
                     {
                         "kind": "inspection_certificate",
-                        "file": cert_fail,
+                        "file": cert_0010,
                         **cert_meta,
                         "report_no": "SZQI-2026-0002",
                         "result": "fail",
@@ -366,7 +409,7 @@ def main() -> None:
             "return_and_refund",
             [
                 *escalated("已拆封"),
-                submit("05T12:05:00", "buyer", {"kind": "photo", "file": parts_photo}),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": parts_0011}),
                 ev("05T12:06:00", "buyer", "evidence_complete"),
                 ev("05T13:00:00", "merchant", "evidence_complete"),
                 ev("06T10:00:00", "buyer", "return_shipped", tracking_no="YT0000000003"),
@@ -421,7 +464,7 @@ def main() -> None:
             "refund_only",
             [
                 *escalated(),
-                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack}),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack_0017}),
                 ev("05T12:06:00", "buyer", "evidence_complete"),
                 ev("05T13:00:00", "merchant", "evidence_complete"),
                 ev(
@@ -443,7 +486,7 @@ def main() -> None:
             "refund_only",
             [
                 *escalated(),
-                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack}),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack_0018}),
                 ev("05T12:06:00", "buyer", "evidence_complete"),
                 ev("05T13:00:00", "merchant", "evidence_complete"),
                 ev(
@@ -453,9 +496,9 @@ def main() -> None:
                     evidence=[
                         {
                             "kind": "inspection_certificate",
-                            "file": cert_pass,
+                            "file": cert_0018,
                             **cert_meta,
-                            "report_no": "SZQI-2026-0001",
+                            "report_no": "SZQI-2026-0003",
                             "result": "pass",
                         }
                     ],
@@ -466,10 +509,49 @@ def main() -> None:
         ),
     ]
     for item in cases:
-        path = ROOT / f"{item['case_id']}.json"
+        path = root / f"{item['case_id']}.json"
         path.write_text(json.dumps(item, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"{len(cases)} cases and {len(list(EVIDENCE.iterdir()))} evidence files in {ROOT}")
+    closest = check_distinct(root, cases)
+    files = sum(1 for f in (root / "evidence").rglob("*") if f.is_file())
+    print(
+        f"{len(cases)} cases and {files} evidence files in {root}; no two cases share bytes, "
+        f"and the closest photos of two cases are {closest} bits apart"
+    )
+
+
+def check_distinct(root: Path, cases: list[dict[str, Any]]) -> int:
+    """Assert that each evidence file is one case's: no shared bytes, no near-duplicate photos.
+
+    Photos are compared by the perceptual hash that validation computes (``evidence.sharpness``)
+    against the largest near-duplicate distance of the rulebooks the cases use. Returns the
+    smallest distance between photos of two different cases.
+    """
+    distance = max(
+        load_rulebook(default_rulebook(c["order"]["category"])).settings.near_duplicate_distance
+        for c in cases
+    )
+    owner: dict[str, str] = {}  # sha256 -> case id
+    hashes: list[tuple[str, str, str]] = []  # (case id, file, perceptual hash)
+    for item in cases:
+        for event in item["events"]:
+            for evidence in event.get("evidence", []):
+                path = root / evidence["file"]
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                other = owner.setdefault(digest, item["case_id"])
+                assert other == item["case_id"], f"{path} has the bytes of a file of {other}"
+                verdict = validate(path, EvidenceKind(evidence["kind"]))
+                phash = verdict.facts.get("perceptual_hash")
+                if isinstance(phash, str):
+                    assert verdict.accepted or evidence["kind"] != "photo", verdict.findings
+                    hashes.append((item["case_id"], evidence["file"], phash))
+    closest = 64
+    for (case_a, file_a, hash_a), (case_b, file_b, hash_b) in combinations(hashes, 2):
+        if case_a != case_b:
+            apart = hamming(hash_a, hash_b)
+            assert apart > distance, f"{file_a} and {file_b} are near-duplicates ({apart} bits)"
+            closest = min(closest, apart)
+    return closest
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
