@@ -1,5 +1,58 @@
-"""dispute-adjudicator: settle after-sales disputes by the platform's burden-of-proof rules."""
+"""dispute-adjudicator: settle after-sales disputes by the platform's burden-of-proof rules.
 
-from adjudicator.errors import AdjudicationError, UsageError
+The service a back office embeds is :class:`Adjudicator` (``Adjudicator.from_url(url)``); the
+domain types below are what its commands take and return.
+"""
 
-__all__ = ["AdjudicationError", "UsageError"]
+from adjudicator.casefile import InvalidCase
+from adjudicator.domain import (
+    Claim,
+    ClaimType,
+    Decision,
+    Liability,
+    Order,
+    OrderItem,
+    PlatformFinding,
+    Remedy,
+)
+from adjudicator.errors import (
+    AdjudicationError,
+    ConflictError,
+    DisputeExists,
+    StoreMismatch,
+    UnknownDispute,
+    UsageError,
+)
+from adjudicator.lifecycle import RefusedEvent, State
+from adjudicator.rulebook import Rulebook, RulebookError, load_rulebook
+from adjudicator.service import Adjudicator, Settings, Ticked
+from adjudicator.workflow import Case, Event, Submission
+
+__all__ = [
+    "AdjudicationError",
+    "Adjudicator",
+    "Case",
+    "Claim",
+    "ClaimType",
+    "ConflictError",
+    "Decision",
+    "DisputeExists",
+    "Event",
+    "InvalidCase",
+    "Liability",
+    "Order",
+    "OrderItem",
+    "PlatformFinding",
+    "RefusedEvent",
+    "Remedy",
+    "Rulebook",
+    "RulebookError",
+    "Settings",
+    "State",
+    "StoreMismatch",
+    "Submission",
+    "Ticked",
+    "UnknownDispute",
+    "UsageError",
+    "load_rulebook",
+]

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from adjudicator.errors import UsageError
+from adjudicator.errors import AdjudicationError, UsageError
 from evidence import EvidenceError, EvidenceKind, Verdict, context_from_json, validate
+
+if TYPE_CHECKING:
+    from adjudicator.auditlog import Break
+    from adjudicator.service import Adjudicator
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -22,9 +27,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args, sys.stdout)
-    except (UsageError, EvidenceError) as exc:
+    except (AdjudicationError, EvidenceError) as exc:
+        # every error is "could not do what was asked" (exit 2): bad usage, an unknown
+        # dispute, a database that does not fit; a broken log or a rejected file is a result
         print(f"adjudicator: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     return code
 
 
@@ -65,7 +75,46 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("paths", nargs="+", metavar="PATH", type=Path)
     replay.add_argument("--json", action="store_true", help="one JSON object per case a line")
     replay.add_argument("--rulebook", metavar="FILE", type=Path, help="replay under this rulebook")
+    replay.add_argument(
+        "--db",
+        metavar="URL",
+        help="persist the cases into this database (sqlite:///file.db, postgresql+psycopg://...) "
+        "instead of memory; evidence reuse is then checked against every dispute in it",
+    )
     replay.set_defaults(run=_replay)
+
+    show = commands.add_parser(
+        "show",
+        help="a dispute as it stands now",
+        description="The dispute as it stands now, in the shape of a replay output line. "
+        "Exit 0, or 2 if no such dispute.",
+    )
+    show.add_argument("case_id", metavar="CASE_ID")
+    _db_option(show)
+    show.add_argument("--json", action="store_true", help="one JSON object")
+    show.set_defaults(run=_show)
+
+    explain = commands.add_parser(
+        "explain",
+        help="a dispute's decision in words",
+        description="Facts, evidence verdicts, each rule that fired and why, and what "
+        "happened. Exit 0, or 2 if no such dispute.",
+    )
+    explain.add_argument("case_id", metavar="CASE_ID")
+    _db_option(explain)
+    explain.set_defaults(run=_explain)
+
+    tick = commands.add_parser(
+        "tick",
+        help="fire every deadline that is due",
+        description="Fire every deadline due at NOW for the disputes in the database; safe to "
+        "run in several processes at once. Exit 0 (1 when some dispute could not be advanced).",
+    )
+    _db_option(tick)
+    tick.add_argument(
+        "--now", metavar="INSTANT", help="RFC 3339 with an offset (default: the wall clock)"
+    )
+    tick.set_defaults(run=_tick)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a case file")
     schema.set_defaults(run=_schema)
@@ -77,8 +126,17 @@ def _parser() -> argparse.ArgumentParser:
         help="check the hash chain of a decision log",
         description="Exit 0 when the chain is intact; 1 naming the first bad entry.",
     )
-    verify.add_argument("--log", metavar="FILE", type=Path, required=True, help="JSON Lines")
+    source = verify.add_mutually_exclusive_group(required=True)
+    source.add_argument("--log", metavar="FILE", type=Path, help="an exported log (JSON Lines)")
+    source.add_argument("--db", metavar="URL", help="the log in this database")
     verify.set_defaults(run=_audit_verify)
+    export = audit_commands.add_parser(
+        "export",
+        help="write the decision log as JSON Lines",
+        description="Write the decision log as JSON Lines, one entry a line, oldest first.",
+    )
+    _db_option(export)
+    export.set_defaults(run=_audit_export)
 
     rules = commands.add_parser("rules", help="rulebooks")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
@@ -86,6 +144,31 @@ def _parser() -> argparse.ArgumentParser:
     rules_check.add_argument("file", metavar="FILE")
     rules_check.set_defaults(run=_rules_check)
     return parser
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", metavar="URL", required=True, help="an SQLAlchemy URL (sqlite:///file.db, ...)"
+    )
+
+
+def _service(url: str, *, existing: bool) -> Adjudicator:
+    """The service on ``url``; ``existing``: an SQLite file must already be there (reading
+    commands never create an empty database by mistake)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from adjudicator.service import Adjudicator
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UsageError(f"--db {url}: not a database URL: {exc}") from None
+    database = parsed.database or ":memory:"
+    local = parsed.get_backend_name() == "sqlite" and database != ":memory:"
+    if existing and local and not Path(database).is_file():
+        raise UsageError(f"--db {url}: no such database file {database}")
+    return Adjudicator.from_url(url)
 
 
 def _json_object(option: str, text: str | None) -> dict[str, Any] | None:
@@ -151,20 +234,26 @@ def _case_files(paths: list[Path]) -> list[Path]:
 
 def _replay(args: argparse.Namespace, out: TextIO) -> int:
     from adjudicator.casefile import InvalidCase, read_case
-    from adjudicator.replay import replay
-    from adjudicator.rulebook import load_rulebook
+    from adjudicator.replay import replay, replay_into
+    from adjudicator.rulebook import RulebookError, load_rulebook
 
-    rulebook = None if args.rulebook is None else load_rulebook(args.rulebook)
+    try:
+        rulebook = None if args.rulebook is None else load_rulebook(args.rulebook)
+    except RulebookError as exc:
+        raise UsageError(f"--rulebook {args.rulebook}: {exc}") from None
     files = _case_files(args.paths)
+    service = None if args.db is None else _service(args.db, existing=False)
     invalid = mismatched = 0
     for number, file in enumerate(files, start=1):
         try:
-            result = replay(read_case(file), rulebook)
+            if service is None:
+                line = replay(read_case(file), rulebook).output
+            else:
+                line = replay_into(service, read_case(file), args.rulebook)
         except InvalidCase as exc:
             invalid += 1
             print(f"adjudicator: invalid case: {exc}", file=sys.stderr)
             continue
-        line = result.output
         if line.get("expected_match") is False:
             mismatched += 1
         if args.json:
@@ -173,6 +262,8 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
             out.write(_replay_row(line) + "\n")
         if not args.json and len(files) > 50 and number % 50 == 0:
             print(f"... {number}/{len(files)} cases", file=sys.stderr)
+    if service is not None:
+        service.close()
     if not args.json:
         out.write(
             f"{len(files)} case(s): {len(files) - invalid} replayed, "
@@ -218,6 +309,11 @@ def _schema(args: argparse.Namespace, out: TextIO) -> int:
 def _audit_verify(args: argparse.Namespace, out: TextIO) -> int:
     from adjudicator.auditlog import Break, verify
 
+    if args.db is not None:
+        service = _service(args.db, existing=True)
+        count, broken = service.verify_log()
+        service.close()
+        return _verified(out, args.db, count, broken)
     entries: list[dict[str, Any]] = []
     try:
         lines = args.log.read_text("utf-8").splitlines()
@@ -227,12 +323,76 @@ def _audit_verify(args: argparse.Namespace, out: TextIO) -> int:
         try:
             entries.append(json.loads(line))
         except ValueError:
-            broken = Break(number, "is not JSON")
-            out.write(f"{args.log}: broken at {broken}\n")
-            return EXIT_REJECTED
-    broken_at = verify(entries)
-    if broken_at is not None:
-        out.write(f"{args.log}: broken at {broken_at}\n")
+            return _verified(out, str(args.log), number - 1, Break(number, "is not JSON"))
+    return _verified(out, str(args.log), len(entries), verify(entries))
+
+
+def _verified(out: TextIO, source: str, count: int, broken: Break | None) -> int:
+    if broken is not None:
+        out.write(f"{source}: broken at {broken}\n")
         return EXIT_REJECTED
-    out.write(f"{args.log}: intact ({len(entries)} entries)\n")
+    out.write(f"{source}: intact ({count} entries)\n")
     return EXIT_OK
+
+
+def _audit_export(args: argparse.Namespace, out: TextIO) -> int:
+    service = _service(args.db, existing=True)
+    for entry in service.log():
+        out.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+    service.close()
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace, out: TextIO) -> int:
+    from adjudicator.replay import outcome
+
+    service = _service(args.db, existing=True)
+    line = outcome(service.get(args.case_id))
+    service.close()
+    if args.json:
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    for key, value in line.items():
+        if key == "evidence":
+            out.write("evidence:\n")
+            for item in value:
+                verdict = (
+                    "accepted" if item["accepted"] else "rejected " + ",".join(item["reasons"])
+                )
+                out.write(f"  {item['id']} {item['party']} {item['kind']} {verdict}\n")
+        else:
+            shown = ", ".join(value) if isinstance(value, list) else value
+            out.write(f"{key}: {'-' if shown is None or shown == '' else shown}\n")
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace, out: TextIO) -> int:
+    from adjudicator.explain import explain
+
+    service = _service(args.db, existing=True)
+    case = service.get(args.case_id)
+    text = explain(case, service.evidence(args.case_id), service.history(args.case_id))
+    service.close()
+    out.write(text)
+    return EXIT_OK
+
+
+def _tick(args: argparse.Namespace, out: TextIO) -> int:
+    from datetime import UTC, datetime
+
+    from evidence.instants import parse_instant
+
+    if args.now is None:
+        now = datetime.now(UTC)  # the one place the wall clock is read: the operator's "now"
+    else:
+        try:
+            now = parse_instant(args.now)
+        except ValueError as exc:
+            raise UsageError(f"--now {args.now}: {exc}") from None
+    service = _service(args.db, existing=True)
+    ticked = service.tick(now)
+    service.close()
+    out.write(f"fired {ticked.fired} deadline(s) due at {now.isoformat()}\n")
+    for case_id, why in ticked.failed:
+        print(f"adjudicator: dispute {case_id} not advanced: {why}", file=sys.stderr)
+    return EXIT_REJECTED if ticked.failed else EXIT_OK

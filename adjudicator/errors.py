@@ -3,7 +3,14 @@
 ::
 
     AdjudicationError
-    └── UsageError        a command line or input the user must correct (exit 2)
+    ├── UsageError          a command line or input the user must correct (exit 2)
+    ├── InvalidCase         a case file that is not a valid dispute-case/1 (exit 2)
+    ├── RulebookError       a rulebook that does not load or is not sound
+    ├── RefusedEvent        an event the dispute's state does not allow; nothing changed
+    ├── UnknownDispute      no dispute with that id in the database (exit 2)
+    ├── DisputeExists       a dispute with that id is already in the database
+    ├── ConflictError       another writer changed the dispute first; nothing changed
+    └── StoreMismatch       a dispute's stored rulebook is not the one loaded now
 
 Evidence errors (:mod:`evidence.errors`) are the evidence package's own tree; the CLI treats
 them as usage errors, since hostile file *content* never raises (it gets a verdict).
@@ -18,3 +25,34 @@ class AdjudicationError(Exception):
 
 class UsageError(AdjudicationError):
     """The command line or its input is wrong; the message says which part and why."""
+
+
+class UnknownDispute(AdjudicationError):
+    """No dispute with this id is in the database."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"no dispute {case_id} in the database")
+        self.case_id = case_id
+
+
+class DisputeExists(AdjudicationError):
+    """A dispute with this id is already in the database."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"dispute {case_id} is already in the database")
+        self.case_id = case_id
+
+
+class ConflictError(AdjudicationError):
+    """Another writer changed the dispute since it was read; this command changed nothing."""
+
+    def __init__(self, case_id: str, version: int) -> None:
+        super().__init__(
+            f"dispute {case_id} was changed by another writer (it is no longer at version "
+            f"{version}); nothing was changed, try the command again"
+        )
+        self.case_id, self.version = case_id, version
+
+
+class StoreMismatch(AdjudicationError):
+    """What the database holds does not fit the code or files loaded now."""

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from adjudicator.auditlog import MemoryJournal
 from adjudicator.casefile import CaseFile, InvalidCase
 from adjudicator.domain import EvidenceRecord
 from adjudicator.lifecycle import RefusedEvent
 from adjudicator.rulebook import Rulebook, RulebookError, load_rulebook
-from adjudicator.workflow import Case, Submission, Workflow, evidence_json
-from evidence import DisputeContext, KnownEvidence, PriorEvidence, validate
+from adjudicator.workflow import Case, Event, Submission, Workflow, evidence_json
+from evidence import DisputeContext, KnownEvidence, PriorEvidence, Verdict, validate
+
+if TYPE_CHECKING:
+    from adjudicator.service import Adjudicator
 
 
 @cache
@@ -32,20 +38,27 @@ class ValidatingExaminer:
         verdict = validate(
             sub.file, sub.kind, declared=sub.declared, context=context, policy=self.policy
         )
-        return EvidenceRecord(
-            id=id_,
-            party=context.party,
-            kind=sub.kind,
-            sha256=verdict.sha256,
-            accepted=verdict.accepted,
-            reasons=tuple(r.value for r in verdict.reasons),
-            authoritative=verdict.facts.get("authoritative") is True,
-            result=sub.declared.get("result"),
-            status=sub.declared.get("status"),
-            pre_shipment=verdict.facts.get("pre_shipment") is True,
-            shows_serial=sub.declared.get("shows_serial"),
-            near_duplicate="near_duplicate" in verdict.flags,
-        )
+        return record_of(sub, context, verdict, id_)
+
+
+def record_of(
+    sub: Submission, context: DisputeContext, verdict: Verdict, id_: str
+) -> EvidenceRecord:
+    """What the decision sees of a validated submission."""
+    return EvidenceRecord(
+        id=id_,
+        party=context.party,
+        kind=sub.kind,
+        sha256=verdict.sha256,
+        accepted=verdict.accepted,
+        reasons=tuple(r.value for r in verdict.reasons),
+        authoritative=verdict.facts.get("authoritative") is True,
+        result=sub.declared.get("result"),
+        status=sub.declared.get("status"),
+        pre_shipment=verdict.facts.get("pre_shipment") is True,
+        shows_serial=sub.declared.get("shows_serial"),
+        near_duplicate="near_duplicate" in verdict.flags,
+    )
 
 
 @dataclass
@@ -57,17 +70,52 @@ class Replayed:
 
 def replay(case_file: CaseFile, rulebook: Rulebook | None = None) -> Replayed:
     """Replay one case in its own fresh, in-memory store."""
+    case = new_case(case_file, rulebook)
+    journal = MemoryJournal()
+    flow = Workflow(journal, ValidatingExaminer(case.rulebook))
+    drive(case_file, case, lambda event: flow.apply(case, event), lambda t: flow.advance(case, t))
+    return Replayed(case, journal.entries, outcome(case, case_file.expected))
+
+
+def replay_into(
+    service: Adjudicator, case_file: CaseFile, rulebook: str | Path | None = None
+) -> dict[str, Any]:
+    """Replay one case into the service's database, as one unit of work: an invalid case
+    leaves nothing behind. Evidence reuse is checked against every dispute already there."""
+    try:
+        source, book = service.rulebook(rulebook or case_file.rulebook)
+    except RulebookError as exc:
+        raise InvalidCase(str(case_file.path), "/rulebook", str(exc)) from exc
+    case = new_case(case_file, book)
+    if service.exists(case.case_id):
+        raise InvalidCase(
+            str(case_file.path), "/case_id", f"{case.case_id} is already in the database"
+        )
+    service.create(case, source, lambda unit: drive(case_file, case, unit.apply, unit.advance))
+    return outcome(case, case_file.expected)
+
+
+def new_case(case_file: CaseFile, rulebook: Rulebook | None = None) -> Case:
+    """The dispute of a case file before its first event, under its rulebook."""
     book = rulebook or _rulebook(case_file)
     if case_file.claim.type not in book.claim_types:
         raise InvalidCase(
             str(case_file.path), "/claim/type", f"rulebook {book.label} does not decide it"
         )
-    case = Case(case_file.case_id, book, case_file.order, case_file.claim)
-    journal = MemoryJournal()
-    flow = Workflow(journal, ValidatingExaminer(book))
+    return Case(case_file.case_id, book, case_file.order, case_file.claim)
+
+
+def drive(
+    case_file: CaseFile,
+    case: Case,
+    apply: Callable[[Event], object],
+    advance: Callable[[datetime], object],
+) -> None:
+    """Apply the case file's events in order, then fire deadlines until the dispute rests
+    (or until the case's ``until``). A refused event makes the case invalid, naming its index."""
     for index, event in enumerate(case_file.events):
         try:
-            flow.apply(case, event)
+            apply(event)
         except RefusedEvent as exc:
             raise InvalidCase(
                 str(case_file.path),
@@ -77,8 +125,7 @@ def replay(case_file: CaseFile, rulebook: Rulebook | None = None) -> Replayed:
             ) from exc
     until = case_file.until
     while case.deadline_at is not None and (until is None or case.deadline_at <= until):
-        flow.advance(case, case.deadline_at)
-    return Replayed(case, journal.entries, outcome(case, case_file.expected))
+        advance(case.deadline_at)
 
 
 def _rulebook(case_file: CaseFile) -> Rulebook:

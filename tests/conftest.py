@@ -28,3 +28,29 @@ def sandbox() -> Iterator[DecoderSandbox]:
     )
     yield box
     box.close()
+
+
+PG_URL_ENV = "ADJUDICATOR_TEST_PG_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each kind: an SQLite file, and the PostgreSQL server named
+    by ADJUDICATOR_TEST_PG_URL (its tables dropped first). Without that variable the
+    PostgreSQL case is skipped; with it, an unreachable server fails the test."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'disputes.db'}"
+    url = os.environ.get(PG_URL_ENV)
+    if not url:
+        pytest.skip(
+            f"PostgreSQL tests need {PG_URL_ENV} "
+            "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test; .ci/run sets it)"
+        )
+    from sqlmodel import SQLModel, create_engine
+
+    import adjudicator.persistence  # noqa: F401  (registers the tables)
+
+    engine = create_engine(url)
+    SQLModel.metadata.drop_all(engine)
+    engine.dispose()
+    return url

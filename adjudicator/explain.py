@@ -1,0 +1,122 @@
+"""A dispute's decision in words (``adjudicator explain``): facts, evidence, rules and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adjudicator.workflow import Case
+
+
+def explain(case: Case, evidence: list[dict[str, Any]], history: list[dict[str, Any]]) -> str:
+    """``evidence`` as :meth:`Adjudicator.evidence` gives it, ``history`` the dispute's log."""
+    order, claim = case.order, case.claim
+    book = case.rulebook
+    lines = [
+        f"Dispute {case.case_id}: {claim.type} on order {order.order_id} ({order.category}), "
+        f"paid {order.paid_amount} {order.currency}",
+        f"  requested: {claim.requested_remedy}"
+        + ("" if claim.requested_amount is None else f" of {claim.requested_amount}")
+        + (f" ({claim.description})" if claim.description else ""),
+        f"  rulebook: {book.label} (digest {book.digest})",
+        f"  now: {case.state}, resolution {case.resolution or 'none yet'}",
+        "",
+        "Facts",
+        f"  burden of proof: {case.burdened} ({book.burdens[claim.type].id})",
+    ]
+    for name, at in (
+        ("paid", order.paid_at),
+        ("shipped", order.shipped_at),
+        ("signed for", order.signed_at),
+        ("dispute opened", case.opened_at),
+        ("decided", case.decided_at),
+    ):
+        if at is not None:
+            lines.append(f"  {name}: {at.isoformat()}")
+    if case.findings:
+        lines.append(f"  platform findings: {', '.join(f.value for f in case.findings)}")
+    if case.deadline_at is not None:
+        lines.append(
+            f"  next deadline: {case.deadline_event} at {case.deadline_at.isoformat()} "
+            f"({case.deadline_rule})"
+        )
+    lines += ["", "Evidence"]
+    lines += _evidence(evidence) or ["  none submitted"]
+    lines += ["", "Outcome"]
+    lines += _outcome(case)
+    lines += ["", "What happened"]
+    lines += [_step(entry) for entry in history]
+    return "\n".join(lines) + "\n"
+
+
+def _evidence(items: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    for item in items:
+        verdict = item["verdict"]
+        status = "accepted" if verdict["accepted"] else "rejected"
+        facts = verdict["facts"]
+        seen = [verdict["mime"]]
+        if facts.get("width") is not None and facts.get("height") is not None:
+            seen.append(f"{facts['width']}x{facts['height']}")
+        for key in ("sharpness", "duration_seconds", "pages", "captured_at"):
+            if facts.get(key) is not None:
+                seen.append(f"{key} {facts[key]}")
+        lines.append(
+            f"  {item['id']} {item['party']} {item['kind']} {item['file']} "
+            f"(sha256 {verdict['sha256'][:16]}…, submitted {item['submitted_at']}): "
+            f"{status}; {', '.join(seen)}"
+        )
+        lines += [f"      {d['reason']}: {d['detail']}" for d in verdict["details"]]
+        if verdict["flags"]:
+            lines.append(f"      flags: {', '.join(verdict['flags'])}")
+    return lines
+
+
+def _outcome(case: Case) -> list[str]:
+    decision = case.decision
+    if case.resolution == "adjudicated" and decision is not None:
+        payer = decision.return_shipping_payer
+        lines = [
+            f"  liability {decision.liability}, remedy {decision.remedy}, refund "
+            f"{decision.refund_amount}, penalty {decision.penalty_amount}, return shipping "
+            f"paid by {payer or 'nobody (no goods go back)'}",
+            f"  strongest accepted proof {decision.proof_strength}, rebuttal "
+            f"{decision.rebuttal_strength}",
+        ]
+        if decision.violations:
+            lines.append(f"  violations: {', '.join(decision.violations)}")
+        lines.append("  rules that fired, in order:")
+        lines += [
+            f"    {n}. {step.rule}: {step.because}" for n, step in enumerate(decision.trace, 1)
+        ]
+        return lines
+    if case.resolution in ("agreed", "merchant_timeout"):
+        how = "agreed by the merchant" if case.resolution == "agreed" else "agreed by default"
+        rules = f" ({', '.join(case.resolution_rules)})" if case.resolution_rules else ""
+        return [
+            f"  {how}{rules}: remedy {case.remedy}, refund {case.refund_amount}; "
+            "no liability is assigned without an adjudication"
+        ]
+    if case.resolution is None:
+        return ["  nothing decided yet"]
+    rules = f" ({', '.join(case.resolution_rules)})" if case.resolution_rules else ""
+    return [f"  {case.resolution}{rules}: nothing was adjudicated"]
+
+
+def _step(entry: dict[str, Any]) -> str:
+    text = f"  #{entry['seq']} {entry['at']} {entry['actor']} {entry['event']}"
+    if "from" in entry:
+        text += f": {entry['from']} -> {entry['to']}"
+    if "rule" in entry:
+        text += f" [{entry['rule']}]"
+    if "because" in entry:
+        text += f" ({entry['because']})"
+    if "evidence" in entry:
+        item = entry["evidence"]
+        state = "accepted" if item["accepted"] else f"rejected: {', '.join(item['reasons'])}"
+        text += f": {item['id']} {item['kind']} {state}"
+    if "decision" in entry:
+        decision = entry["decision"]
+        text += f": {decision['liability']} / {decision['remedy']} {decision['refund_amount']}"
+    if "reason" in entry:
+        text += f" “{entry['reason']}”"
+    return text

@@ -1,0 +1,138 @@
+"""Tables (sqlmodel) and the database engine: SQLite by default, PostgreSQL at scale.
+
+The domain never sees these rows. A dispute is one row whose state, resolution and next
+deadline are plain columns (for queries) beside a JSON snapshot of the whole :class:`Case`
+(:mod:`adjudicator.snapshot`); its events, evidence verdicts and decisions have their own
+tables; the decision log is one hash chain over every dispute (``log``), whose last entry is
+mirrored in ``log_head``. An append locks the head row, so concurrent writers take turns and
+the chain stays one valid sequence; a deleted tail is caught because the head still names it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Engine, Text, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Column, Field, Session, SQLModel, create_engine
+
+from adjudicator.auditlog import GENESIS
+
+
+class DisputeRow(SQLModel, table=True):
+    __tablename__ = "disputes"
+
+    case_id: str = Field(primary_key=True)
+    version: int = 1
+    state: str = Field(index=True)
+    resolution: str | None = None
+    rulebook: str  # where it is loaded from: a built-in id or a file's absolute path
+    rulebook_label: str
+    rulebook_digest: str
+    deadline_us: int | None = Field(default=None, index=True, sa_type=BigInteger)  # UTC epoch µs
+    snapshot: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True)
+    seq: int
+    at: str
+    actor: str
+    action: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class EvidenceRow(SQLModel, table=True):
+    __tablename__ = "evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True)
+    evidence_id: str
+    party: str
+    kind: str
+    sha256: str = Field(index=True)
+    perceptual_hash: str | None = None
+    accepted: bool
+    submitted_at: str
+    file: str  # the name it was submitted under (the bytes are in the store, by sha256)
+    verdict: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class DecisionRow(SQLModel, table=True):
+    __tablename__ = "decisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True)
+    at: str
+    liability: str
+    remedy: str
+    refund_amount: str
+    rulebook: str
+    rulebook_digest: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class LogRow(SQLModel, table=True):
+    __tablename__ = "log"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    case_id: str = Field(index=True)
+    hash: str
+    entry: str = Field(sa_column=Column(Text, nullable=False))  # the whole entry, as JSON
+
+
+class LogHead(SQLModel, table=True):
+    __tablename__ = "log_head"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = 0
+    hash: str = GENESIS
+
+
+def epoch_us(at: datetime | None) -> int | None:
+    """An instant as UTC microseconds: sortable the same way on every database."""
+    if at is None:
+        return None
+    delta = at.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def connect(url: str) -> Engine:
+    """An engine for ``url``, with the schema in place. Nothing connects at import time."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 30})
+        _sqlite_transactions(engine)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        if session.get(LogHead, 1) is None:
+            session.add(LogHead())
+            try:
+                session.commit()
+            except IntegrityError:  # another process made it first
+                session.rollback()
+    return engine
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """WAL, a busy timeout, and ``BEGIN IMMEDIATE``: writers queue instead of failing late."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we say BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,285 @@
+"""One unit of work on one dispute: load it, apply commands, save everything in one transaction.
+
+What a command changes (the dispute row, its events, evidence verdicts, decisions and the
+decision-log entries that record them) is written together and committed once; an error
+anywhere rolls all of it back. The dispute row carries a version: a save whose version moved
+underneath it raises :class:`ConflictError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from adjudicator import snapshot
+from adjudicator.auditlog import seal
+from adjudicator.domain import EvidenceRecord
+from adjudicator.errors import ConflictError, DisputeExists, UnknownDispute
+from adjudicator.persistence import (
+    DecisionRow,
+    DisputeRow,
+    EventRow,
+    EvidenceRow,
+    LogHead,
+    LogRow,
+    epoch_us,
+)
+from adjudicator.replay import record_of
+from adjudicator.rulebook import Rulebook
+from adjudicator.workflow import Case, Event, Submission, Workflow
+from evidence import DisputeContext, Reason, Verdict, validate
+from evidence.errors import UnreadableEvidence
+from evidence.sharpness import hamming
+from evidence.store import ContentStore
+
+RulebookLoader = Callable[[str, str], Rulebook]
+"""(source, digest) -> the rulebook a stored dispute was opened under."""
+
+
+@dataclass
+class PendingJournal:
+    """Log entries of this unit of work, sealed into the chain when it commits."""
+
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+
+    def append(self, entry: dict[str, Any]) -> None:
+        self.bodies.append(entry)
+
+
+class DatabasePrior:
+    """Evidence already submitted in *other* disputes in this database."""
+
+    def __init__(self, session: Session, case_id: str) -> None:
+        self.session, self.case_id = session, case_id
+
+    def used_elsewhere(self, sha256: str) -> bool:
+        query = (
+            select(EvidenceRow.id)
+            .where(EvidenceRow.sha256 == sha256, EvidenceRow.case_id != self.case_id)
+            .limit(1)
+        )
+        return self.session.exec(query).first() is not None
+
+    def near_duplicate(self, perceptual_hash: str, max_distance: int) -> str | None:
+        # A linear scan over every stored photo hash: fine to some 10^5 photos, then an index
+        # (a BK-tree or multi-index hashing) is the next step.
+        query = select(EvidenceRow.perceptual_hash).where(
+            col(EvidenceRow.perceptual_hash).is_not(None), EvidenceRow.case_id != self.case_id
+        )
+        for other in self.session.exec(query):
+            if other is not None and hamming(perceptual_hash, other) <= max_distance:
+                return other
+        return None
+
+
+@dataclass(frozen=True)
+class Examined:
+    submission: Submission
+    record: EvidenceRecord
+    verdict: Verdict
+    submitted_at: datetime
+
+
+class StoringExaminer:
+    """Validates a submission against the database's prior evidence and keeps its bytes."""
+
+    def __init__(self, session: Session, case: Case, store: ContentStore) -> None:
+        self.prior = DatabasePrior(session, case.case_id)
+        self.policy = case.rulebook.evidence_policy()
+        self.store = store
+        self.examined: list[Examined] = []
+
+    def __call__(self, sub: Submission, context: DisputeContext, id_: str) -> EvidenceRecord:
+        context = replace(context, prior=self.prior)
+        verdict = validate(
+            sub.file, sub.kind, declared=sub.declared, context=context, policy=self.policy
+        )
+        if Reason.TOO_LARGE not in verdict.reasons and verdict.size > 0:
+            stored = self.store.put_file(sub.file)
+            if stored.sha256 != verdict.sha256:
+                raise UnreadableEvidence(f"{sub.file}: changed while it was being stored")
+        record = record_of(sub, context, verdict, id_)
+        assert context.submitted_at is not None  # the workflow always says when
+        self.examined.append(Examined(sub, record, verdict, context.submitted_at))
+        return record
+
+
+class Unit:
+    """The dispute being worked on, and the workflow that records what happens to it."""
+
+    def __init__(self, session: Session, case: Case, row: DisputeRow | None, store: ContentStore):
+        self.session, self.case, self.row = session, case, row
+        self.journal = PendingJournal()
+        self.examiner = StoringExaminer(session, case, store)
+        self.flow = Workflow(self.journal, self.examiner)
+        self.events: list[Event] = []
+
+    def apply(self, event: Event) -> None:
+        self.flow.apply(self.case, event)
+        self.events.append(event)
+
+    def advance(self, now: datetime) -> int:
+        """Fire every deadline due at ``now``; how many fired."""
+        before = len(self.journal.bodies)
+        self.flow.advance(self.case, now)
+        return sum(
+            1 for entry in self.journal.bodies[before:] if entry["event"].endswith("_expired")
+        )
+
+
+def load(session: Session, case_id: str, rulebook: RulebookLoader) -> tuple[DisputeRow, Case]:
+    row = session.get(DisputeRow, case_id)
+    if row is None:
+        raise UnknownDispute(case_id)
+    book = rulebook(row.rulebook, row.rulebook_digest)
+    return row, snapshot.from_json(json.loads(row.snapshot), book)
+
+
+def save(unit: Unit, rulebook_source: str) -> None:
+    """Write everything the unit changed; the caller commits."""
+    session, case, row = unit.session, unit.case, unit.row
+    state, resolution = case.state.value, case.resolution
+    deadline_us = epoch_us(case.deadline_at)
+    text = json.dumps(snapshot.to_json(case), ensure_ascii=False, sort_keys=True)
+    if row is None:
+        if session.get(DisputeRow, case.case_id) is not None:
+            raise DisputeExists(case.case_id)
+        session.add(
+            DisputeRow(
+                case_id=case.case_id,
+                state=state,
+                resolution=resolution,
+                rulebook=rulebook_source,
+                rulebook_label=case.rulebook.label,
+                rulebook_digest=case.rulebook.digest,
+                deadline_us=deadline_us,
+                snapshot=text,
+            )
+        )
+        session.flush()
+    else:
+        moved = session.execute(
+            update(DisputeRow)
+            .where(col(DisputeRow.case_id) == case.case_id, col(DisputeRow.version) == row.version)
+            .values(
+                version=row.version + 1,
+                state=state,
+                resolution=resolution,
+                deadline_us=deadline_us,
+                snapshot=text,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConflictError(case.case_id, row.version)
+    _save_events(session, case.case_id, unit.events)
+    for item in unit.examiner.examined:
+        session.add(_evidence_row(case.case_id, item))
+    for body in unit.journal.bodies:
+        if body["event"] == "decision":
+            session.add(_decision_row(body))
+    append_log(session, unit.journal.bodies)
+
+
+def append_log(session: Session, bodies: list[dict[str, Any]]) -> None:
+    """Seal ``bodies`` onto the chain. Locking the head row makes concurrent appenders queue."""
+    if not bodies:
+        return
+    head = session.exec(select(LogHead).where(LogHead.id == 1).with_for_update()).one()
+    seq, prev = head.seq, head.hash
+    for body in bodies:
+        seq += 1
+        entry = seal(seq, prev, body)
+        prev = entry["hash"]
+        text = json.dumps(entry, ensure_ascii=False, sort_keys=True)
+        session.add(LogRow(seq=seq, case_id=body["case_id"], hash=prev, entry=text))
+    head.seq, head.hash = seq, prev
+    session.add(head)
+
+
+def log_entries(session: Session, case_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """The decision log, oldest first (one dispute's entries, or all)."""
+    query = select(LogRow.entry).order_by(col(LogRow.seq))
+    if case_id is not None:
+        query = query.where(LogRow.case_id == case_id)
+    for text in session.exec(query.execution_options(yield_per=1000)):
+        yield json.loads(text)
+
+
+def log_head(session: Session) -> LogHead:
+    return session.exec(select(LogHead).where(LogHead.id == 1)).one()
+
+
+def evidence_rows(session: Session, case_id: str) -> list[EvidenceRow]:
+    query = select(EvidenceRow).where(EvidenceRow.case_id == case_id).order_by(col(EvidenceRow.id))
+    return list(session.exec(query))
+
+
+def _save_events(session: Session, case_id: str, events: list[Event]) -> None:
+    if not events:
+        return
+    count = session.exec(
+        select(func.count()).select_from(EventRow).where(EventRow.case_id == case_id)
+    ).one()
+    for seq, event in enumerate(events, start=count + 1):
+        session.add(
+            EventRow(
+                case_id=case_id,
+                seq=seq,
+                at=event.at.isoformat(),
+                actor=event.actor.value,
+                action=event.action,
+                body=json.dumps(event_json(event), ensure_ascii=False, sort_keys=True),
+            )
+        )
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """An event as its case-file line (CASE_FORMAT.md), with nothing left null."""
+    out: dict[str, Any] = {"at": event.at.isoformat(), "actor": event.actor.value}
+    out["action"] = event.action
+    for name in ("reason", "finding", "liability", "remedy", "refund_amount", "tracking_no"):
+        value = getattr(event, name)
+        if value is not None:
+            out[name] = str(value)
+    if event.evidence:
+        out["evidence"] = [
+            {"kind": s.kind.value, "file": str(s.file), **s.declared} for s in event.evidence
+        ]
+    return out
+
+
+def _evidence_row(case_id: str, item: Examined) -> EvidenceRow:
+    phash = item.verdict.facts.get("perceptual_hash")
+    return EvidenceRow(
+        case_id=case_id,
+        evidence_id=item.record.id,
+        party=item.record.party.value,
+        kind=item.record.kind.value,
+        sha256=item.verdict.sha256,
+        perceptual_hash=phash if isinstance(phash, str) else None,
+        accepted=item.verdict.accepted,
+        submitted_at=item.submitted_at.isoformat(),
+        file=str(item.submission.file),
+        verdict=json.dumps(item.verdict.to_json(), ensure_ascii=False),
+    )
+
+
+def _decision_row(body: dict[str, Any]) -> DecisionRow:
+    decision = body["decision"]
+    return DecisionRow(
+        case_id=body["case_id"],
+        at=body["at"],
+        liability=decision["liability"],
+        remedy=decision["remedy"],
+        refund_amount=decision["refund_amount"],
+        rulebook=decision["rulebook"],
+        rulebook_digest=decision["rulebook_digest"],
+        body=json.dumps(body, ensure_ascii=False, sort_keys=True),
+    )

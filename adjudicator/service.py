@@ -1,0 +1,346 @@
+"""The service a back office embeds: :class:`Adjudicator`, one unit of work per command.
+
+Build it once with :meth:`Adjudicator.from_url` (the composition root: it makes the engine,
+the schema and the evidence store; nothing connects at import time)::
+
+    service = Adjudicator.from_url("sqlite:///disputes.db")
+    service.open("KS-1", order, claim, at=now)
+    service.reject("KS-1", at=later, reason="人为损坏")
+    service.tick(now=wall_clock())          # fire every deadline that is due
+
+Each command loads the dispute, fires the deadlines due by its time ``at``, applies itself
+through the shared lifecycle machine, and commits the new state, its event, evidence verdicts,
+decisions and decision-log entries in one transaction. A refused command raises
+:class:`RefusedEvent` and changes nothing; :class:`ConflictError` means another writer changed
+the dispute first (nothing changed; the command may be tried again).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from adjudicator import repository
+from adjudicator.auditlog import Break, verify
+from adjudicator.casefile import default_rulebook
+from adjudicator.domain import Claim, Liability, Order, PlatformFinding, Remedy
+from adjudicator.errors import AdjudicationError, ConflictError, StoreMismatch, UsageError
+from adjudicator.persistence import DisputeRow, EvidenceRow, connect, epoch_us
+from adjudicator.rulebook import BUILTIN, Rulebook, RulebookError, load_rulebook
+from adjudicator.workflow import Case, Event, Submission
+from evidence import FilesystemStore, Party
+from evidence.store import ContentStore
+
+EVIDENCE_DIR_ENV = "ADJUDICATOR_EVIDENCE_DIR"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the service keeps things. :meth:`from_env` is the only place that reads the
+    environment."""
+
+    url: str
+    evidence_dir: Path
+
+    @classmethod
+    def from_env(cls, url: str, evidence_dir: Path | None = None) -> Settings:
+        if evidence_dir is None:
+            configured = os.environ.get(EVIDENCE_DIR_ENV)
+            evidence_dir = Path(configured) if configured else _beside_database(url)
+        return cls(url, evidence_dir)
+
+
+def _beside_database(url: str) -> Path:
+    """``disputes.db`` keeps its evidence in ``disputes.db.evidence/``; other databases in
+    ``./adjudicator-evidence/`` unless ADJUDICATOR_EVIDENCE_DIR says otherwise."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        database = Path(str(parsed.database))
+        return database.with_name(database.name + ".evidence")
+    return Path("adjudicator-evidence")
+
+
+@dataclass(frozen=True)
+class Ticked:
+    """What a :meth:`Adjudicator.tick` did: deadlines fired, and disputes it could not advance
+    (case id, why)."""
+
+    fired: int
+    failed: tuple[tuple[str, str], ...] = ()
+
+
+class Adjudicator:
+    """Disputes in a database, each command one transaction."""
+
+    def __init__(self, engine: Engine, store: ContentStore) -> None:
+        self.engine = engine
+        self.store = store
+        self._rulebooks: dict[str, Rulebook] = {}
+
+    @classmethod
+    def from_url(cls, url: str, *, evidence_dir: Path | None = None) -> Adjudicator:
+        """Connect to ``url`` (an SQLAlchemy URL), creating the schema where it is missing."""
+        settings = Settings.from_env(url, evidence_dir)
+        try:
+            engine = connect(settings.url)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise UsageError(f"--db {settings.url}: cannot open the database: {exc}") from exc
+        return cls(engine, FilesystemStore(settings.evidence_dir))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- commands --------------------------------------------------------------------------
+    def open(
+        self,
+        case_id: str,
+        order: Order,
+        claim: Claim,
+        *,
+        at: datetime,
+        rulebook: str | Path | None = None,
+        reason: str | None = None,
+    ) -> Case:
+        """The buyer opens a dispute on ``order`` (a new dispute; refused if the id exists).
+
+        ``rulebook`` is a built-in rulebook id or a rulebook file; by default the order's
+        category chooses it.
+        """
+        source, book = self.rulebook(rulebook or default_rulebook(order.category))
+        if claim.type not in book.claim_types:
+            raise UsageError(f"rulebook {book.label} does not decide {claim.type} claims")
+        case = Case(case_id, book, order, claim)
+        event = Event(at, Party.BUYER, "open", reason=reason)
+        return self.create(case, source, lambda unit: unit.apply(event))
+
+    def agree(self, case_id: str, *, at: datetime, reason: str | None = None) -> Case:
+        """The merchant agrees to the request."""
+        return self.apply(case_id, Event(at, Party.MERCHANT, "agree", reason=reason))
+
+    def reject(self, case_id: str, *, at: datetime, reason: str | None = None) -> Case:
+        """The merchant rejects the request; the buyer may escalate."""
+        return self.apply(case_id, Event(at, Party.MERCHANT, "reject", reason=reason))
+
+    def escalate(self, case_id: str, *, at: datetime, reason: str | None = None) -> Case:
+        """The buyer asks the platform to step in (申请平台介入)."""
+        return self.apply(case_id, Event(at, Party.BUYER, "escalate", reason=reason))
+
+    def submit_evidence(
+        self, case_id: str, party: Party, items: Sequence[Submission], *, at: datetime
+    ) -> Case:
+        """``party`` submits evidence files; each is validated and its verdict recorded."""
+        return self.apply(case_id, Event(at, party, "submit_evidence", evidence=tuple(items)))
+
+    def evidence_complete(self, case_id: str, party: Party, *, at: datetime) -> Case:
+        """``party`` says it has nothing more to submit in its window."""
+        return self.apply(case_id, Event(at, party, "evidence_complete"))
+
+    def withdraw(self, case_id: str, *, at: datetime, reason: str | None = None) -> Case:
+        """The buyer withdraws the dispute (any state before a decision)."""
+        return self.apply(case_id, Event(at, Party.BUYER, "withdraw", reason=reason))
+
+    def finding(
+        self, case_id: str, finding: PlatformFinding, *, at: datetime, reason: str | None = None
+    ) -> Case:
+        """The platform records a finding (strength 3 at review)."""
+        return self.apply(
+            case_id, Event(at, Party.PLATFORM, "finding", reason=reason, finding=finding)
+        )
+
+    def decide(
+        self,
+        case_id: str,
+        liability: Liability,
+        remedy: Remedy,
+        refund_amount: Decimal,
+        *,
+        at: datetime,
+        reason: str | None = None,
+    ) -> Case:
+        """The platform's manual decision on a dispute waiting for review."""
+        event = Event(
+            at,
+            Party.PLATFORM,
+            "decide",
+            reason=reason,
+            liability=liability,
+            remedy=remedy,
+            refund_amount=refund_amount,
+        )
+        return self.apply(case_id, event)
+
+    def return_shipped(self, case_id: str, tracking_no: str, *, at: datetime) -> Case:
+        """The buyer ships the goods back."""
+        event = Event(at, Party.BUYER, "return_shipped", tracking_no=tracking_no)
+        return self.apply(case_id, event)
+
+    def confirm_receipt(self, case_id: str, *, at: datetime) -> Case:
+        """The merchant confirms the returned goods arrived."""
+        return self.apply(case_id, Event(at, Party.MERCHANT, "confirm_receipt"))
+
+    def appeal(
+        self,
+        case_id: str,
+        party: Party,
+        items: Sequence[Submission],
+        *,
+        at: datetime,
+        reason: str | None = None,
+    ) -> Case:
+        """``party`` appeals a decision with new evidence (once, within the appeal window)."""
+        return self.apply(case_id, Event(at, party, "appeal", reason=reason, evidence=tuple(items)))
+
+    def apply(self, case_id: str, event: Event) -> Case:
+        """Any event (as a case file writes it) on an existing dispute, as one unit of work."""
+        with self._unit(case_id) as unit:
+            unit.apply(event)
+        return unit.case
+
+    def tick(self, now: datetime) -> Ticked:
+        """Fire every deadline due at ``now``, in each dispute's time order.
+
+        Each dispute is its own unit of work. A dispute another writer changed meanwhile is
+        read again on the next pass; one that cannot be advanced (its rulebook no longer
+        loads, say) is reported and left as it was, and the others still fire. The loop ends
+        when nothing is due at ``now``.
+        """
+        fired = 0
+        failed: dict[str, str] = {}
+        while True:
+            due = self._due(now, failed)
+            if not due:
+                return Ticked(fired, tuple(sorted(failed.items())))
+            for case_id in due:
+                try:
+                    with self._unit(case_id) as unit:
+                        fired += unit.advance(now)
+                except ConflictError:
+                    continue
+                except AdjudicationError as exc:
+                    failed[case_id] = str(exc)
+
+    # --- reading ---------------------------------------------------------------------------
+    def get(self, case_id: str) -> Case:
+        """The dispute as it stands now. Raises :class:`UnknownDispute`."""
+        with Session(self.engine) as session:
+            return repository.load(session, case_id, self._stored_rulebook)[1]
+
+    def evidence(self, case_id: str) -> list[dict[str, Any]]:
+        """Every item submitted in the dispute, in order: its id, file, time and verdict."""
+        self.get(case_id)
+        with Session(self.engine) as session:
+            return [_evidence_view(row) for row in repository.evidence_rows(session, case_id)]
+
+    def history(self, case_id: str) -> list[dict[str, Any]]:
+        """The dispute's decision-log entries, oldest first."""
+        with Session(self.engine) as session:
+            return list(repository.log_entries(session, case_id))
+
+    def log(self) -> Iterator[dict[str, Any]]:
+        """The whole decision log, oldest first (streamed)."""
+        with Session(self.engine) as session:
+            yield from repository.log_entries(session)
+
+    def verify_log(self) -> tuple[int, Break | None]:
+        """Check the hash chain: (entries read, the first bad entry or None)."""
+        count = 0
+
+        def counted() -> Iterator[dict[str, Any]]:
+            nonlocal count
+            for entry in self.log():
+                count += 1
+                yield entry
+
+        broken = verify(counted())
+        if broken is not None:
+            return count, broken
+        with Session(self.engine) as session:
+            head = repository.log_head(session)
+        if head.seq != count:
+            return count, Break(
+                count + 1 if head.seq > count else head.seq + 1,
+                f"is missing: the log ends at entry {count} but its head records {head.seq} "
+                "entries (the tail was deleted)"
+                if head.seq > count
+                else f"is beyond the head, which records {head.seq} entries (appended outside "
+                "the log)",
+            )
+        return count, None
+
+    # --- units of work ---------------------------------------------------------------------
+    def create(self, case: Case, source: str, drive: Callable[[repository.Unit], None]) -> Case:
+        """Store a new dispute after ``drive`` has applied its first events, all in one unit
+        of work (replay uses this to import a whole case file at once)."""
+        with Session(self.engine) as session, session.begin():
+            unit = repository.Unit(session, case, None, self.store)
+            drive(unit)
+            repository.save(unit, source)
+        return case
+
+    def exists(self, case_id: str) -> bool:
+        with Session(self.engine) as session:
+            return session.get(DisputeRow, case_id) is not None
+
+    @contextmanager
+    def _unit(self, case_id: str) -> Iterator[repository.Unit]:
+        with Session(self.engine) as session, session.begin():
+            row, case = repository.load(session, case_id, self._stored_rulebook)
+            unit = repository.Unit(session, case, row, self.store)
+            yield unit
+            repository.save(unit, row.rulebook)
+
+    def _due(self, now: datetime, failed: dict[str, str]) -> list[str]:
+        query = (
+            select(DisputeRow.case_id)
+            .where(col(DisputeRow.deadline_us) <= epoch_us(now))
+            .order_by(col(DisputeRow.deadline_us), col(DisputeRow.case_id))
+            .limit(500)
+        )
+        with Session(self.engine) as session:
+            return [c for c in session.exec(query) if c not in failed]
+
+    def rulebook(self, rulebook: str | Path) -> tuple[str, Rulebook]:
+        """The rulebook by a built-in id or a file, and the source disputes keep to reload it
+        (the id, or the file's absolute path). Raises :class:`RulebookError`."""
+        if isinstance(rulebook, str) and rulebook in BUILTIN:
+            key = rulebook
+        else:
+            key = str(Path(rulebook).resolve())
+        if key not in self._rulebooks:
+            self._rulebooks[key] = load_rulebook(key if key in BUILTIN else Path(key))
+        return key, self._rulebooks[key]
+
+    def _stored_rulebook(self, source: str, digest: str) -> Rulebook:
+        try:
+            book = self.rulebook(source)[1]
+        except RulebookError as exc:
+            raise StoreMismatch(f"the rulebook {source} no longer loads: {exc}") from exc
+        if book.digest != digest:
+            raise StoreMismatch(
+                f"rulebook {source} has changed since its disputes opened (digest "
+                f"{digest[:12]}… then, {book.digest[:12]}… now)"
+            )
+        return book
+
+
+def _evidence_view(row: EvidenceRow) -> dict[str, Any]:
+    return {
+        "id": row.evidence_id,
+        "party": row.party,
+        "kind": row.kind,
+        "file": row.file,
+        "submitted_at": row.submitted_at,
+        "verdict": json.loads(row.verdict),
+    }

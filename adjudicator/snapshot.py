@@ -1,0 +1,221 @@
+"""A dispute as it stands, to and from plain JSON (what the database keeps of a :class:`Case`).
+
+Times keep their own offsets and money its two places, so a dispute read back replays to the
+same bytes as one that never left memory. The rulebook is not in the snapshot: the caller
+keeps its id and digest beside it and hands the loaded rulebook back in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from adjudicator.domain import (
+    Claim,
+    ClaimType,
+    Decision,
+    EvidenceRecord,
+    Liability,
+    Order,
+    OrderItem,
+    PlatformFinding,
+    Remedy,
+    RuleFired,
+)
+from adjudicator.lifecycle import State
+from adjudicator.rulebook import Rulebook
+from adjudicator.workflow import Case
+from evidence import EvidenceKind, Party
+
+VERSION = 1
+
+
+def to_json(case: Case) -> dict[str, Any]:
+    return {
+        "v": VERSION,
+        "case_id": case.case_id,
+        "order": _order_out(case.order),
+        "claim": {
+            "type": case.claim.type.value,
+            "requested_remedy": case.claim.requested_remedy.value,
+            "requested_amount": _text(case.claim.requested_amount),
+            "description": case.claim.description,
+        },
+        "state": case.state.value,
+        "resolution": case.resolution,
+        "opened_at": _instant_out(case.opened_at),
+        "deadline_at": _instant_out(case.deadline_at),
+        "deadline_rule": case.deadline_rule,
+        "deadline_event": case.deadline_event,
+        "evidence_closed_at": _instant_out(case.evidence_closed_at),
+        "rebuttal_closed_at": _instant_out(case.rebuttal_closed_at),
+        "decided_at": _instant_out(case.decided_at),
+        "appealed": case.appealed,
+        "decision": None if case.decision is None else _decision_out(case.decision),
+        "remedy": None if case.remedy is None else case.remedy.value,
+        "refund_amount": _text(case.refund_amount),
+        "resolution_rules": list(case.resolution_rules),
+        "evidence": [_record_out(r) for r in case.evidence],
+        "findings": [f.value for f in case.findings],
+        "return_tracking_no": case.return_tracking_no,
+    }
+
+
+def from_json(data: dict[str, Any], rulebook: Rulebook) -> Case:
+    if data.get("v") != VERSION:
+        raise ValueError(f"snapshot version {data.get('v')!r} is not {VERSION}")
+    claim = data["claim"]
+    decision = data["decision"]
+    return Case(
+        case_id=data["case_id"],
+        rulebook=rulebook,
+        order=_order_in(data["order"]),
+        claim=Claim(
+            type=ClaimType(claim["type"]),
+            requested_remedy=Remedy(claim["requested_remedy"]),
+            requested_amount=_decimal(claim["requested_amount"]),
+            description=claim["description"],
+        ),
+        state=State(data["state"]),
+        resolution=data["resolution"],
+        opened_at=_instant(data["opened_at"]),
+        deadline_at=_instant(data["deadline_at"]),
+        deadline_rule=data["deadline_rule"],
+        deadline_event=data["deadline_event"],
+        evidence_closed_at=_instant(data["evidence_closed_at"]),
+        rebuttal_closed_at=_instant(data["rebuttal_closed_at"]),
+        decided_at=_instant(data["decided_at"]),
+        appealed=data["appealed"],
+        decision=None if decision is None else _decision_in(decision),
+        remedy=None if data["remedy"] is None else Remedy(data["remedy"]),
+        refund_amount=_decimal(data["refund_amount"]),
+        resolution_rules=tuple(data["resolution_rules"]),
+        evidence=[_record_in(r) for r in data["evidence"]],
+        findings=[PlatformFinding(f) for f in data["findings"]],
+        return_tracking_no=data["return_tracking_no"],
+    )
+
+
+def _order_out(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "category": order.category,
+        "paid_amount": str(order.paid_amount),
+        "currency": order.currency,
+        "items": [
+            {
+                "sku": i.sku,
+                "name": i.name,
+                "price": str(i.price),
+                "quantity": i.quantity,
+                "serial": i.serial,
+            }
+            for i in order.items
+        ],
+        "seven_day_return": order.seven_day_return,
+        "exclusions": list(order.exclusions),
+        "paid_at": _instant_out(order.paid_at),
+        "shipped_at": _instant_out(order.shipped_at),
+        "tracking_no": order.tracking_no,
+        "signed_at": _instant_out(order.signed_at),
+    }
+
+
+def _order_in(data: dict[str, Any]) -> Order:
+    return Order(
+        order_id=data["order_id"],
+        category=data["category"],
+        paid_amount=Decimal(data["paid_amount"]),
+        currency=data["currency"],
+        items=tuple(
+            OrderItem(i["sku"], i["name"], Decimal(i["price"]), i["quantity"], i["serial"])
+            for i in data["items"]
+        ),
+        seven_day_return=data["seven_day_return"],
+        exclusions=tuple(data["exclusions"]),
+        paid_at=_instant(data["paid_at"]),
+        shipped_at=_instant(data["shipped_at"]),
+        tracking_no=data["tracking_no"],
+        signed_at=_instant(data["signed_at"]),
+    )
+
+
+def _decision_out(decision: Decision) -> dict[str, Any]:
+    payer = decision.return_shipping_payer
+    return {
+        "liability": decision.liability.value,
+        "remedy": decision.remedy.value,
+        "refund_amount": str(decision.refund_amount),
+        "return_shipping_payer": None if payer is None else payer.value,
+        "penalty_amount": str(decision.penalty_amount),
+        "violations": list(decision.violations),
+        "trace": [[step.rule, step.because] for step in decision.trace],
+        "proof_strength": decision.proof_strength,
+        "rebuttal_strength": decision.rebuttal_strength,
+    }
+
+
+def _decision_in(data: dict[str, Any]) -> Decision:
+    payer = data["return_shipping_payer"]
+    return Decision(
+        liability=Liability(data["liability"]),
+        remedy=Remedy(data["remedy"]),
+        refund_amount=Decimal(data["refund_amount"]),
+        return_shipping_payer=None if payer is None else Party(payer),
+        penalty_amount=Decimal(data["penalty_amount"]),
+        violations=tuple(data["violations"]),
+        trace=tuple(RuleFired(rule, because) for rule, because in data["trace"]),
+        proof_strength=data["proof_strength"],
+        rebuttal_strength=data["rebuttal_strength"],
+    )
+
+
+def _record_out(record: EvidenceRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "party": record.party.value,
+        "kind": record.kind.value,
+        "sha256": record.sha256,
+        "accepted": record.accepted,
+        "reasons": list(record.reasons),
+        "authoritative": record.authoritative,
+        "result": record.result,
+        "status": record.status,
+        "pre_shipment": record.pre_shipment,
+        "shows_serial": record.shows_serial,
+        "near_duplicate": record.near_duplicate,
+    }
+
+
+def _record_in(data: dict[str, Any]) -> EvidenceRecord:
+    return EvidenceRecord(
+        id=data["id"],
+        party=Party(data["party"]),
+        kind=EvidenceKind(data["kind"]),
+        sha256=data["sha256"],
+        accepted=data["accepted"],
+        reasons=tuple(data["reasons"]),
+        authoritative=data["authoritative"],
+        result=data["result"],
+        status=data["status"],
+        pre_shipment=data["pre_shipment"],
+        shows_serial=data["shows_serial"],
+        near_duplicate=data["near_duplicate"],
+    )
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _instant_out(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _instant(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)

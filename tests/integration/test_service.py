@@ -1,0 +1,263 @@
+"""The service API on a real database (SQLite, and PostgreSQL where one is configured)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from adjudicator.casefile import read_case
+from adjudicator.domain import Claim, ClaimType, Liability, Order, OrderItem, Remedy
+from adjudicator.errors import ConflictError, DisputeExists, StoreMismatch, UnknownDispute
+from adjudicator.lifecycle import RefusedEvent, State
+from adjudicator.persistence import DecisionRow, DisputeRow, EventRow, EvidenceRow, LogRow
+from adjudicator.replay import outcome, replay, replay_into
+from adjudicator.repository import Unit, load, save
+from adjudicator.service import Adjudicator
+from adjudicator.workflow import Event, Submission
+from evidence import EvidenceKind, Party
+from tests.photos import reencoded, sharp_photo
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "cases"
+CST = timezone(timedelta(hours=8))
+SIGNED = datetime(2026, 3, 4, 15, 20, tzinfo=CST)
+T0 = datetime(2026, 3, 4, 18, 0, tzinfo=CST)
+
+
+def hours(n: float) -> datetime:
+    return T0 + timedelta(hours=n)
+
+
+def order(paid: str = "300.00") -> Order:
+    return Order(
+        order_id="O-1",
+        category="general",
+        paid_amount=Decimal(paid),
+        currency="CNY",
+        items=(OrderItem("SKU-1", "kettle", Decimal(paid), 1),),
+        paid_at=datetime(2026, 3, 1, 10, 0, tzinfo=CST),
+        shipped_at=datetime(2026, 3, 2, 9, 0, tzinfo=CST),
+        tracking_no="SF1",
+        signed_at=SIGNED,
+    )
+
+
+CLAIM = Claim(ClaimType.VISIBLE_DEFECT, Remedy.RETURN_AND_REFUND)
+
+
+@pytest.fixture
+def service(db_url: str, tmp_path: Path) -> Iterator[Adjudicator]:
+    svc = Adjudicator.from_url(db_url, evidence_dir=tmp_path / "store")
+    yield svc
+    svc.close()
+
+
+def escalated(service: Adjudicator, case_id: str) -> None:
+    service.open(case_id, order(), CLAIM, at=T0)
+    service.reject(case_id, at=hours(1), reason="人为损坏")
+    service.escalate(case_id, at=hours(2))
+
+
+def photo(tmp_path: Path, seed: int) -> Submission:
+    return Submission(EvidenceKind.PHOTO, sharp_photo(tmp_path / f"p{seed}.jpg", seed))
+
+
+def count(session: Session, table: type, case_id: str) -> int:
+    query = select(func.count()).select_from(table).where(table.case_id == case_id)  # type: ignore[attr-defined]
+    return int(session.exec(query).one())
+
+
+def test_a_dispute_runs_its_course_through_the_service(
+    service: Adjudicator, db_url: str, tmp_path: Path
+) -> None:
+    escalated(service, "D-1")
+    service.submit_evidence("D-1", Party.BUYER, [photo(tmp_path, 1)], at=hours(3))
+    case = service.evidence_complete("D-1", Party.BUYER, at=hours(4))
+    assert case.state is State.AWAITING_REBUTTAL
+    assert service.tick(hours(4 + 47)).fired == 0  # the rebuttal window is 48 h
+    ticked = service.tick(hours(4 + 48))
+    assert ticked.fired == 1
+    assert ticked.failed == ()
+
+    # a second service on the same database (another process, say) sees the same dispute
+    other = Adjudicator.from_url(db_url, evidence_dir=tmp_path / "store")
+    case = other.get("D-1")
+    other.close()
+    assert case.state is State.DECIDED  # return_and_refund: waiting for the goods to go back
+    assert case.decision is not None
+    assert (case.decision.liability, case.decision.remedy) == (
+        Liability.MERCHANT,
+        Remedy.RETURN_AND_REFUND,
+    )
+    assert case.decision.rules == (
+        "burden.visible_defect",
+        "weigh.unrebutted",
+        "remedy.merchant",
+    )
+    service.return_shipped("D-1", "YT9", at=hours(60))
+    assert service.confirm_receipt("D-1", at=hours(70)).state is State.REFUNDED
+
+    with Session(service.engine) as session:
+        assert count(session, EventRow, "D-1") == 7  # the tick's expiry is in the log, not here
+        assert count(session, DecisionRow, "D-1") == 1
+        evidence = session.exec(select(EvidenceRow)).one()
+    assert evidence.accepted
+    assert (tmp_path / "store" / "objects" / evidence.sha256[:2]).is_dir()
+    history = service.history("D-1")
+    events = [e["event"] for e in history]
+    assert events[:3] == ["open", "reject", "escalate"]
+    assert "rebuttal_expired" in events
+    assert events[-1] == "confirm_receipt"
+    assert service.verify_log() == (len(history), None)
+
+
+def test_a_refused_command_changes_nothing(service: Adjudicator) -> None:
+    service.open("D-1", order(), CLAIM, at=T0)
+    service.reject("D-1", at=hours(1))
+    with Session(service.engine) as session:
+        before = session.get(DisputeRow, "D-1")
+        assert before is not None
+        version, snapshot = before.version, before.snapshot
+    log_before = list(service.log())
+
+    with pytest.raises(
+        RefusedEvent, match=r"D-1: reject is not allowed in state merchant_rejected"
+    ):
+        service.reject("D-1", at=hours(2))
+
+    with Session(service.engine) as session:
+        after = session.get(DisputeRow, "D-1")
+        assert after is not None
+        assert (after.version, after.snapshot) == (version, snapshot)
+        assert count(session, EventRow, "D-1") == 2
+    assert list(service.log()) == log_before
+
+
+def test_unknown_and_duplicate_disputes(service: Adjudicator) -> None:
+    with pytest.raises(UnknownDispute, match="no dispute D-9"):
+        service.agree("D-9", at=T0)
+    service.open("D-1", order(), CLAIM, at=T0)
+    with pytest.raises(DisputeExists, match="D-1"):
+        service.open("D-1", order(), CLAIM, at=T0)
+
+
+def test_a_stale_writer_gets_a_conflict_and_changes_nothing(service: Adjudicator) -> None:
+    service.open("D-1", order(), CLAIM, at=T0)
+    with Session(service.engine) as session:
+        stale_row, stale_case = load(session, "D-1", service._stored_rulebook)
+    service.agree("D-1", at=hours(1))  # another writer moves the dispute on
+
+    with Session(service.engine) as session, session.begin():
+        unit = Unit(session, stale_case, stale_row, service.store)
+        unit.apply(Event(hours(2), Party.MERCHANT, "reject"))
+        with pytest.raises(ConflictError, match="D-1 was changed by another writer"):
+            save(unit, stale_row.rulebook)
+        session.rollback()
+    case = service.get("D-1")
+    assert case.state is State.AGREED
+    assert service.verify_log()[1] is None
+
+
+def test_reused_bytes_are_rejected_and_near_duplicates_go_to_review(
+    service: Adjudicator, tmp_path: Path
+) -> None:
+    first = photo(tmp_path, 7)
+    for case_id in ("A", "B", "C"):
+        escalated(service, case_id)
+    service.submit_evidence("A", Party.BUYER, [first], at=hours(3))
+
+    case_b = service.submit_evidence("B", Party.BUYER, [first], at=hours(3))
+    assert case_b.evidence[0].reasons == ("reused",)
+
+    copy = Submission(EvidenceKind.PHOTO, reencoded(first.file, tmp_path / "copy.jpg"))
+    case_c = service.submit_evidence("C", Party.BUYER, [copy], at=hours(3))
+    assert case_c.evidence[0].accepted
+    assert case_c.evidence[0].near_duplicate
+    service.evidence_complete("C", Party.BUYER, at=hours(4))
+    case_c = service.evidence_complete("C", Party.MERCHANT, at=hours(5))
+    assert (case_c.state, case_c.resolution) == (State.UNDER_REVIEW, "pending_review")
+    decided = service.decide(
+        "C", Liability.BOTH, Remedy.PARTIAL_REFUND, Decimal("150.00"), at=hours(6), reason="看过"
+    )
+    assert decided.state is State.REFUNDED
+    assert outcome(decided)["rules"] == ["review.manual"]
+
+    # the same bytes within one dispute are not "reused": only other disputes count
+    only_in_a = photo(tmp_path, 8)
+    service.submit_evidence("A", Party.BUYER, [only_in_a], at=hours(3.5))
+    again = service.submit_evidence("A", Party.BUYER, [only_in_a], at=hours(3.6))
+    assert again.evidence[-1].accepted
+
+
+def test_tick_fires_only_what_is_due_in_every_dispute(service: Adjudicator) -> None:
+    service.open("A", order(), CLAIM, at=T0)  # answer deadline T0 + 48 h
+    service.open("B", order(), CLAIM, at=hours(10))  # T0 + 58 h
+    service.open("C", order(), CLAIM, at=T0)
+    service.reject("C", at=hours(1))  # escalation deadline T0 + 1 h + 7 days
+
+    assert service.tick(hours(47)).fired == 0
+    assert service.tick(hours(48)).fired == 1
+    assert service.get("A").resolution == "merchant_timeout"
+    assert service.get("B").state is State.REQUESTED
+    # A's return window (10 days from agreement) and B's answer window are due by then
+    assert service.tick(hours(48 + 240)).fired == 3
+    assert service.get("A").state is State.LAPSED
+    assert service.get("B").state is State.AGREED
+    assert service.get("C").state is State.LAPSED
+    assert service.tick(hours(48 + 240)).fired == 0
+
+
+def test_an_invalid_case_leaves_nothing_in_the_database(
+    service: Adjudicator, tmp_path: Path
+) -> None:
+    source = json.loads((EXAMPLES / "KS-2026-000123.json").read_text("utf-8"))
+    source["events"][2]["action"] = "agree"  # refused: the merchant already rejected
+    for item in source["events"][3]["evidence"]:
+        item["file"] = str((EXAMPLES / item["file"]).resolve())
+    for item in source["events"][5]["evidence"]:
+        item["file"] = str((EXAMPLES / item["file"]).resolve())
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(source), "utf-8")
+    with pytest.raises(Exception, match=r"/events/2: agree is not allowed in state merchant"):
+        replay_into(service, read_case(bad))
+    assert not service.exists(source["case_id"])
+    assert list(service.log()) == []
+    with Session(service.engine) as session:
+        assert session.exec(select(func.count()).select_from(LogRow)).one() == 0
+
+
+def test_examples_replay_into_the_database_as_in_memory(service: Adjudicator) -> None:
+    """The same outputs, and the same log entries apart from their place in the chain."""
+    for file in sorted(EXAMPLES.glob("*.json")):
+        case_file = read_case(file)
+        in_memory = replay(case_file)
+        assert replay_into(service, case_file) == in_memory.output, file.name
+        stored = service.history(case_file.case_id)
+        strip = ("seq", "prev", "hash")
+        assert [{k: v for k, v in e.items() if k not in strip} for e in stored] == [
+            {k: v for k, v in e.items() if k not in strip} for e in in_memory.log
+        ], file.name
+        assert outcome(service.get(case_file.case_id), case_file.expected) == in_memory.output
+    assert service.verify_log()[1] is None
+
+
+def test_a_changed_rulebook_file_is_refused_for_its_disputes(
+    service: Adjudicator, tmp_path: Path
+) -> None:
+    books = tmp_path / "books"
+    shutil.copytree(REPO / "adjudicator" / "rulebooks", books)
+    service.open("D-1", order(), CLAIM, at=T0, rulebook=books / "kuaishou.general.toml")
+    assert service.get("D-1").rulebook.label == "kuaishou.general@2026.1"
+    text = (books / "kuaishou.general.toml").read_text("utf-8")
+    (books / "kuaishou.general.toml").write_text(text.replace("0.5", "0.6", 1), "utf-8")
+    fresh = Adjudicator(service.engine, service.store)
+    with pytest.raises(StoreMismatch, match="has changed since its disputes opened"):
+        fresh.get("D-1")
