@@ -225,7 +225,8 @@ class Adjudicator:
             for case_id in due:
                 try:
                     with self._unit(case_id) as unit:
-                        fired += unit.advance(now)
+                        count = unit.advance(now)
+                    fired += count  # only once the unit has committed
                 except ConflictError:
                     continue
                 except AdjudicationError as exc:
@@ -299,7 +300,8 @@ class Adjudicator:
             row, case = repository.load(session, case_id, self._stored_rulebook)
             unit = repository.Unit(session, case, row, self.store)
             yield unit
-            repository.save(unit, row.rulebook)
+            if unit.events or unit.journal.bodies:  # a tick that found nothing due writes nothing
+                repository.save(unit, row.rulebook)
 
     def _due(self, now: datetime, failed: dict[str, str]) -> list[str]:
         query = (

@@ -261,3 +261,34 @@ def test_a_changed_rulebook_file_is_refused_for_its_disputes(
     fresh = Adjudicator(service.engine, service.store)
     with pytest.raises(StoreMismatch, match="has changed since its disputes opened"):
         fresh.get("D-1")
+
+
+def test_two_tick_processes_fire_each_deadline_once(
+    service: Adjudicator, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    for n in range(40):
+        service.open(f"T-{n:02}", order(), CLAIM, at=hours(n / 10))
+    monkeypatch.setenv("ADJUDICATOR_EVIDENCE_DIR", str(tmp_path / "store"))
+    now = hours(48 + 5).isoformat()
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "adjudicator", "tick", "--db", db_url, "--now", now],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    fired = 0
+    for worker in workers:
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        fired += int(out.split()[1])
+    assert fired == 40
+    expiries = [e for e in service.log() if e["event"] == "answer_expired"]
+    assert sorted(e["case_id"] for e in expiries) == [f"T-{n:02}" for n in range(40)]
+    assert all(service.get(f"T-{n:02}").resolution == "merchant_timeout" for n in range(40))
+    assert service.verify_log()[1] is None
