@@ -25,7 +25,7 @@ from adjudicator.domain import (
 )
 from adjudicator.lifecycle import State
 from adjudicator.rulebook import Rulebook
-from adjudicator.workflow import Case
+from adjudicator.workflow import Case, evidence_json
 from evidence import EvidenceKind, Party
 
 VERSION = 1
@@ -173,12 +173,7 @@ def _decision_in(data: dict[str, Any]) -> Decision:
 
 def _record_out(record: EvidenceRecord) -> dict[str, Any]:
     return {
-        "id": record.id,
-        "party": record.party.value,
-        "kind": record.kind.value,
-        "sha256": record.sha256,
-        "accepted": record.accepted,
-        "reasons": list(record.reasons),
+        **evidence_json(record),
         "authoritative": record.authoritative,
         "result": record.result,
         "status": record.status,
