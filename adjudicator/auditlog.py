@@ -10,15 +10,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from json import encoder as _json_encoder
 from typing import Any
 
 GENESIS = "0" * 64
 
+# What ``json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`` does,
+# without building a new JSONEncoder for every entry: the same encoder settings, and (when
+# the C accelerator is there, as json.dumps would use it) the same C encoder, called directly.
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_MAKE_ENCODER: Callable[..., Callable[[object, int], Any]] | None = getattr(
+    _json_encoder, "c_make_encoder", None
+)
+_ENCODE_STR: Callable[[str], str] = _json_encoder.encode_basestring
+
 
 def canonical(entry: dict[str, Any]) -> bytes:
-    return json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    if _MAKE_ENCODER is None:  # pragma: no cover - Python without the _json accelerator
+        return _ENCODER.encode(entry).encode()
+    # as JSONEncoder.iterencode passes them: markers (a fresh dict, so that a circular
+    # reference still fails), default, the str encoder, indent, the key and item separators,
+    # sort_keys, skipkeys, allow_nan
+    encode = _MAKE_ENCODER({}, _ENCODER.default, _ENCODE_STR, None, ":", ",", True, False, True)
+    return "".join(encode(entry, 0)).encode()
 
 
 def seal(seq: int, prev: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,11 @@
 
 Anything else is rejected with :class:`InvalidCase`, which names the file, the JSON pointer
 of the bad field and what is wrong with it.
+
+Reading is on the replay hot path, so the checks are arranged to cost little when a file is
+valid: each object's field names are compared with precomputed sets in one step, and only a
+file that fails a check takes the slower path that finds and names the first problem (in
+exactly the order of the checks below).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,6 +55,37 @@ _EVENT_FIELDS: dict[str, set[str]] = {
 }
 _OPTIONAL_EVENT_FIELDS = {"appeal": {"evidence"}}
 
+# Each object's fields: (required, allowed), allowed being required plus the optional ones.
+_Shape = tuple[frozenset[str], frozenset[str]]
+
+
+def _shape(required: set[str], optional: set[str]) -> _Shape:
+    return frozenset(required), frozenset(required | optional)
+
+
+_TOP = _shape({"format", "case_id", "order", "claim", "events"}, {"rulebook", "expected", "until"})
+_ORDER = _shape(
+    {"order_id", "category", "paid_amount", "currency", "items"},
+    {"seven_day_return", "exclusions", "paid_at", "shipped_at", "tracking_no", "signed_at"},
+)
+_ITEM = _shape({"sku", "name", "price", "quantity"}, {"serial"})
+_CLAIM = _shape({"type", "requested_remedy"}, {"requested_amount", "description"})
+_EXPECTED = _shape(set(), set(EXPECTED))
+_SUBMISSION = _shape({"kind", "file"}, set(DECLARED))
+_DECLARED = frozenset(DECLARED)
+_EVENT: dict[str, _Shape] = {
+    action: _shape(
+        {
+            "at",
+            "actor",
+            "action",
+            *(_EVENT_FIELDS.get(action, set()) - _OPTIONAL_EVENT_FIELDS.get(action, set())),
+        },
+        {"reason", *_EVENT_FIELDS.get(action, set())},
+    )
+    for action in ACTORS
+}
+
 
 E = TypeVar("E", ClaimType, Remedy, Party, Liability, PlatformFinding, EvidenceKind)
 
@@ -75,29 +112,45 @@ def default_rulebook(category: str) -> str:
     return "kuaishou.used_3c" if category.startswith("used_3c.") else "kuaishou.general"
 
 
+_PATH = type(Path())
+
+
 def read_case(path: Path) -> CaseFile:
     file = str(path)
     try:
-        data = json.loads(path.read_text("utf-8"))
+        # the bytes, decoded and with newlines translated, as ``path.read_text("utf-8")``
+        with path.open("rb", buffering=0) as handle:  # one read: no buffer needed
+            text = handle.read().decode("utf-8")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        data = json.loads(text)
     except OSError as exc:
         raise InvalidCase(file, "", f"cannot read: {exc.strerror or exc}") from exc
     except ValueError as exc:
         raise InvalidCase(file, "", f"not valid JSON: {exc}") from exc
-    return _Reader(file, path.parent).case(data)
+    return _Reader(file, path).case(data)
 
 
 class _Reader:
-    def __init__(self, file: str, base: Path) -> None:
-        self.file, self.base = file, base
+    def __init__(self, file: str, source: Path) -> None:
+        self.file, self.source = file, source
+
+    @property
+    def base(self) -> Path:
+        """What evidence paths are relative to: the case file's folder."""
+        return self.source.parent
 
     def fail(self, pointer: str, message: str) -> InvalidCase:
         return InvalidCase(self.file, pointer, message)
 
-    def obj(self, value: Any, at: str, required: set[str], optional: set[str]) -> dict[str, Any]:
+    def obj(self, value: Any, at: str, shape: _Shape) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(at, "must be an object")
+        required, allowed = shape
+        if allowed.issuperset(value) and value.keys() >= required:
+            return value
         for key in sorted(value):
-            if key not in required and key not in optional:
+            if key not in allowed:
                 raise self.fail(f"{at}/{_escape(key)}", "unknown field")
         for key in sorted(required):
             if key not in value:
@@ -119,16 +172,20 @@ class _Reader:
     def instant(self, value: Any, at: str, *, nullable: bool = False) -> datetime | None:
         if value is None and nullable:
             return None
-        if isinstance(value, str):
-            try:
-                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.utcoffset() is not None and "T" in value:
-                return parsed
-        raise self.fail(at, "must be an RFC 3339 time with an offset")
+        parsed = _parse_instant(value)
+        if parsed is None:
+            raise self.fail(at, "must be an RFC 3339 time with an offset")
+        return parsed
+
+    def optional_instant(self, value: Any, at: str) -> datetime | None:
+        return None if value is None else self.instant(value, at)
 
     def choice(self, kind: type[E], value: Any, at: str) -> E:
+        members: dict[Any, Enum] = kind._value2member_map_
+        try:  # what ``kind(value)`` looks up first
+            return members[value]  # type: ignore[return-value]
+        except (KeyError, TypeError):
+            pass
         try:
             return kind(value)
         except ValueError:
@@ -136,12 +193,7 @@ class _Reader:
             raise self.fail(at, f"must be one of {allowed}") from None
 
     def case(self, data: Any) -> CaseFile:
-        top = self.obj(
-            data,
-            "",
-            {"format", "case_id", "order", "claim", "events"},
-            {"rulebook", "expected", "until"},
-        )
+        top = self.obj(data, "", _TOP)
         if top["format"] != FORMAT:
             raise self.fail("/format", f"must be {FORMAT!r}")
         case_id = self.text(top["case_id"], "/case_id")
@@ -152,28 +204,16 @@ class _Reader:
         events = self.events(top["events"])
         expected = None
         if "expected" in top:
-            raw = self.obj(top["expected"], "/expected", set(), set(EXPECTED))
+            raw = self.obj(top["expected"], "/expected", _EXPECTED)
             expected = {k: str(self.text(v, f"/expected/{k}")) for k, v in raw.items()}
         until = self.instant(top.get("until"), "/until", nullable=True)
         assert case_id is not None
-        return CaseFile(
-            Path(self.file), case_id, str(rulebook), order, claim, events, expected, until
-        )
+        # Path(self.file), without building it again when the source is a plain Path already
+        path = self.source if type(self.source) is _PATH else Path(self.file)
+        return CaseFile(path, case_id, str(rulebook), order, claim, events, expected, until)
 
     def order(self, raw: Any) -> Order:
-        o = self.obj(
-            raw,
-            "/order",
-            {"order_id", "category", "paid_amount", "currency", "items"},
-            {
-                "seven_day_return",
-                "exclusions",
-                "paid_at",
-                "shipped_at",
-                "tracking_no",
-                "signed_at",
-            },
-        )
+        o = self.obj(raw, "/order", _ORDER)
         category = self.text(o["category"], "/order/category")
         assert category is not None
         if not CATEGORY.match(category):
@@ -185,40 +225,54 @@ class _Reader:
         if not isinstance(seven, bool):
             raise self.fail("/order/seven_day_return", "must be true or false")
         exclusions = o.get("exclusions", [])
-        if not isinstance(exclusions, list) or not all(isinstance(e, str) for e in exclusions):
+        if not isinstance(exclusions, list) or (
+            exclusions and not all(isinstance(e, str) for e in exclusions)
+        ):
             raise self.fail("/order/exclusions", "must be a list of strings")
+        # the remaining fields are checked in the order Order(...) names them
+        order_id = str(self.text(o["order_id"], "/order/order_id"))
+        paid_amount = self.amount(o["paid_amount"], "/order/paid_amount")
+        currency = str(self.text(o["currency"], "/order/currency"))
         return Order(
-            order_id=str(self.text(o["order_id"], "/order/order_id")),
-            category=category,
-            paid_amount=self.amount(o["paid_amount"], "/order/paid_amount"),
-            currency=str(self.text(o["currency"], "/order/currency")),
-            items=tuple(self.item(i, raw) for i, raw in enumerate(items)),
-            seven_day_return=seven,
-            exclusions=tuple(exclusions),
-            paid_at=self.instant(o.get("paid_at"), "/order/paid_at", nullable=True),
-            shipped_at=self.instant(o.get("shipped_at"), "/order/shipped_at", nullable=True),
-            tracking_no=self.text(o.get("tracking_no"), "/order/tracking_no", nullable=True),
-            signed_at=self.instant(o.get("signed_at"), "/order/signed_at", nullable=True),
+            order_id,
+            category,
+            paid_amount,
+            currency,
+            tuple([self.item(i, raw) for i, raw in enumerate(items)]),
+            seven,
+            tuple(exclusions),
+            self.optional_instant(o.get("paid_at"), "/order/paid_at"),
+            self.optional_instant(o.get("shipped_at"), "/order/shipped_at"),
+            self.text(o.get("tracking_no"), "/order/tracking_no", nullable=True),
+            self.optional_instant(o.get("signed_at"), "/order/signed_at"),
         )
 
     def item(self, index: int, raw: Any) -> OrderItem:
-        at = f"/order/items/{index}"
-        i = self.obj(raw, at, {"sku", "name", "price", "quantity"}, {"serial"})
+        i = self.obj(raw, f"/order/items/{index}", _ITEM)
         quantity = i["quantity"]
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-            raise self.fail(f"{at}/quantity", "must be a whole number of at least 1")
-        return OrderItem(
-            sku=str(self.text(i["sku"], f"{at}/sku")),
-            name=str(self.text(i["name"], f"{at}/name")),
-            price=self.amount(i["price"], f"{at}/price"),
-            quantity=quantity,
-            serial=self.text(i.get("serial"), f"{at}/serial", nullable=True),
-        )
+            raise self.fail(
+                f"/order/items/{index}/quantity", "must be a whole number of at least 1"
+            )
+        sku, name, price, serial = i["sku"], i["name"], i["price"], i.get("serial")
+        if not (
+            isinstance(sku, str)
+            and sku
+            and isinstance(name, str)
+            and name
+            and isinstance(price, str)
+            and AMOUNT.match(price)
+            and (serial is None or (isinstance(serial, str) and serial))
+        ):  # name the first field that is wrong
+            at = f"/order/items/{index}"
+            self.text(sku, f"{at}/sku")
+            self.text(name, f"{at}/name")
+            self.amount(price, f"{at}/price")
+            self.text(serial, f"{at}/serial", nullable=True)
+        return OrderItem(str(sku), str(name), Decimal(price), quantity, serial)
 
     def claim(self, raw: Any, order: Order) -> Claim:
-        c = self.obj(
-            raw, "/claim", {"type", "requested_remedy"}, {"requested_amount", "description"}
-        )
+        c = self.obj(raw, "/claim", _CLAIM)
         remedy = self.choice(Remedy, c["requested_remedy"], "/claim/requested_remedy")
         if remedy not in REQUESTABLE:
             raise self.fail(
@@ -239,28 +293,31 @@ class _Reader:
         if not isinstance(raw, list) or not raw:
             raise self.fail("/events", "must be a non-empty list")
         events: list[Event] = []
+        last: datetime | None = None
         for index, item in enumerate(raw):
             event = self.event(index, item)
-            if events and event.at < events[-1].at:
+            if last is not None and event.at < last:
                 raise self.fail(f"/events/{index}/at", "is before the event above it")
+            last = event.at
             events.append(event)
         return tuple(events)
 
     def event(self, index: int, raw: Any) -> Event:
-        at = f"/events/{index}"
         if not isinstance(raw, dict):
-            raise self.fail(at, "must be an object")
+            raise self.fail(f"/events/{index}", "must be an object")
         action = raw.get("action")
         if action not in ACTORS:
-            raise self.fail(f"{at}/action", f"must be one of {', '.join(ACTORS)}")
-        needed = _EVENT_FIELDS.get(action, set()) - _OPTIONAL_EVENT_FIELDS.get(action, set())
-        allowed = _EVENT_FIELDS.get(action, set())
-        e = self.obj(raw, at, {"at", "actor", "action", *needed}, {"reason", *allowed})
-        when = self.instant(e["at"], f"{at}/at")
-        assert when is not None
+            raise self.fail(f"/events/{index}/action", f"must be one of {', '.join(ACTORS)}")
+        at = f"/events/{index}"
+        e = self.obj(raw, at, _EVENT[action])
+        when = _parse_instant(e["at"])
+        if when is None:
+            raise self.fail(f"{at}/at", "must be an RFC 3339 time with an offset")
         reason = e.get("reason")
         if reason is not None and not isinstance(reason, str):
             raise self.fail(f"{at}/reason", "must be a string")
+        if len(e) == (3 if reason is None else 4):  # at, actor, action (and reason): no more
+            return Event(when, self.choice(Party, e["actor"], f"{at}/actor"), action, reason)
         evidence: tuple[Submission, ...] = ()
         if "evidence" in e:
             evidence = self.evidence(f"{at}/evidence", e["evidence"])
@@ -291,18 +348,30 @@ class _Reader:
         out = []
         for index, item in enumerate(raw):
             where = f"{at}/{index}"
-            e = self.obj(item, where, {"kind", "file"}, set(DECLARED))
+            e = self.obj(item, where, _SUBMISSION)
             kind = self.choice(EvidenceKind, e["kind"], f"{where}/kind")
             name = str(self.text(e["file"], f"{where}/file"))
             file = self.base / name
             if not file.is_file():
                 raise self.fail(f"{where}/file", f"no such file: {file}")
-            declared = {k: v for k, v in e.items() if k in DECLARED}
+            declared = {k: v for k, v in e.items() if k in _DECLARED}
             for key, value in declared.items():
                 if not isinstance(value, str):
                     raise self.fail(f"{where}/{key}", "must be a string")
             out.append(Submission(kind, file, declared))
         return tuple(out)
+
+
+def _parse_instant(value: Any) -> datetime | None:
+    """An RFC 3339 time with an offset (``Z`` too), or None for anything else."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.utcoffset() is not None and "T" in value:
+            return parsed
+    return None
 
 
 def _escape(key: str) -> str:

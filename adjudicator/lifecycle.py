@@ -123,6 +123,7 @@ def _build() -> Machine:
 
 
 MACHINE = _build()
+_STATES: dict[str, State] = {s.value: s for s in State}  # what State(value) looks up
 
 
 def fire(
@@ -132,18 +133,19 @@ def fire(
     guards: dict[str, Callable[[], bool]] | None = None,
 ) -> State:
     """The state after ``event``; raises :class:`RefusedEvent` if ``state`` does not allow it."""
-    if event not in MACHINE.events:
+    trigger = MACHINE.events.get(event)
+    if trigger is None:
         raise RefusedEvent(case_id, state, event, "no such event")
-    token = Token(state.value, guards or {})
+    token = Token(state._value_, guards or {})
     try:
-        moved = MACHINE.events[event].trigger(token)
+        moved = trigger.trigger(token)
     except MachineError:
         raise RefusedEvent(case_id, state, event) from None
     except AttributeError as exc:  # a condition the caller gave no answer for
         raise AdjudicationError(f"dispute {case_id}: {event} needs the condition {exc}") from None
     if not moved:
         raise RefusedEvent(case_id, state, event, "its conditions do not hold")
-    return State(token.state)
+    return _STATES[token.state]
 
 
 def allows(state: State, event: str) -> bool:

@@ -403,11 +403,21 @@ class Workflow:
         **detail: Any,
     ) -> None:
         before = case.state
-        case.state = fire(case.case_id, case.state, trigger, guards)
-        entry = _entry(case, at, trigger, actor, **{"from": before.value, "to": case.state.value})
+        after = case.state = fire(case.case_id, before, trigger, guards)
+        # what _entry(case, at, trigger, actor, from=..., to=...) builds, in the same order
+        entry: dict[str, Any] = {
+            "case_id": case.case_id,
+            "at": at.isoformat(),
+            "event": trigger,
+            "actor": actor._value_,
+            "from": before._value_,
+            "to": after._value_,
+        }
         if rule is not None:
             entry["rule"] = rule
-        entry.update({k: v for k, v in detail.items() if v is not None})
+        for key, value in detail.items():
+            if value is not None:
+                entry[key] = value
         self.journal.append(entry)
 
     @staticmethod
@@ -432,7 +442,7 @@ def _entry(case: Case, at: datetime, event: str, actor: Party, **detail: Any) ->
         "case_id": case.case_id,
         "at": at.isoformat(),
         "event": event,
-        "actor": actor.value,
+        "actor": actor._value_,
         **detail,
     }
 
