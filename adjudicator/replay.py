@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from adjudicator.auditlog import MemoryJournal
 from adjudicator.casefile import CaseFile, InvalidCase
 from adjudicator.domain import EvidenceRecord
+from adjudicator.errors import DisputeExists
 from adjudicator.lifecycle import RefusedEvent
 from adjudicator.rulebook import Rulebook, RulebookError, load_rulebook
 from adjudicator.workflow import Case, Event, Submission, Workflow, evidence_json
@@ -87,11 +88,12 @@ def replay_into(
     except RulebookError as exc:
         raise InvalidCase(str(case_file.path), "/rulebook", str(exc)) from exc
     case = new_case(case_file, book)
-    if service.exists(case.case_id):
+    try:
+        service.create(case, source, lambda unit: drive(case_file, case, unit.apply, unit.advance))
+    except DisputeExists:
         raise InvalidCase(
             str(case_file.path), "/case_id", f"{case.case_id} is already in the database"
-        )
-    service.create(case, source, lambda unit: drive(case_file, case, unit.apply, unit.advance))
+        ) from None
     return outcome(case, case_file.expected)
 
 

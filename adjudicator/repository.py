@@ -14,8 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
-from sqlmodel import Session, col, select
+from sqlalchemy import func, insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, select
 
 from adjudicator import snapshot
 from adjudicator.auditlog import seal
@@ -133,6 +134,12 @@ class Unit:
         )
 
 
+def ensure_new(session: Session, case_id: str) -> None:
+    query = select(DisputeRow.case_id).where(DisputeRow.case_id == case_id)
+    if session.execute(query).first() is not None:
+        raise DisputeExists(case_id)
+
+
 def load(session: Session, case_id: str, rulebook: RulebookLoader) -> tuple[DisputeRow, Case]:
     row = session.get(DisputeRow, case_id)
     if row is None:
@@ -142,48 +149,43 @@ def load(session: Session, case_id: str, rulebook: RulebookLoader) -> tuple[Disp
 
 
 def save(unit: Unit, rulebook_source: str) -> None:
-    """Write everything the unit changed; the caller commits."""
+    """Write everything the unit changed; the caller commits. Rows go in as one multi-row
+    insert per table (the ORM's per-object bookkeeping was most of a command's cost)."""
     session, case, row = unit.session, unit.case, unit.row
-    state, resolution = case.state.value, case.resolution
-    deadline_us = epoch_us(case.deadline_at)
-    text = json.dumps(snapshot.to_json(case), ensure_ascii=False, sort_keys=True)
+    columns = {
+        "state": case.state.value,
+        "resolution": case.resolution,
+        "deadline_us": epoch_us(case.deadline_at),
+        "snapshot": json.dumps(snapshot.to_json(case), ensure_ascii=False, sort_keys=True),
+    }
     if row is None:
-        if session.get(DisputeRow, case.case_id) is not None:
-            raise DisputeExists(case.case_id)
-        session.add(
-            DisputeRow(
-                case_id=case.case_id,
-                state=state,
-                resolution=resolution,
-                rulebook=rulebook_source,
-                rulebook_label=case.rulebook.label,
-                rulebook_digest=case.rulebook.digest,
-                deadline_us=deadline_us,
-                snapshot=text,
-            )
-        )
-        session.flush()
+        first_event = 1
+        new = {
+            "case_id": case.case_id,
+            "version": 1,
+            "rulebook": rulebook_source,
+            "rulebook_label": case.rulebook.label,
+            "rulebook_digest": case.rulebook.digest,
+            **columns,
+        }
+        try:
+            session.execute(insert(DisputeRow), [new])
+        except IntegrityError:  # made by another writer since this unit began
+            raise DisputeExists(case.case_id) from None
     else:
         moved = session.execute(
             update(DisputeRow)
             .where(col(DisputeRow.case_id) == case.case_id, col(DisputeRow.version) == row.version)
-            .values(
-                version=row.version + 1,
-                state=state,
-                resolution=resolution,
-                deadline_us=deadline_us,
-                snapshot=text,
-            )
+            .values(version=row.version + 1, **columns)
             .execution_options(synchronize_session=False)
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise ConflictError(case.case_id, row.version)
-    _save_events(session, case.case_id, unit.events)
-    for item in unit.examiner.examined:
-        session.add(_evidence_row(case.case_id, item))
-    for body in unit.journal.bodies:
-        if body["event"] == "decision":
-            session.add(_decision_row(body))
+        first_event = _event_count(session, case.case_id) + 1
+    _insert(session, EventRow, _event_rows(case.case_id, first_event, unit.events))
+    _insert(session, EvidenceRow, [_evidence_row(case.case_id, i) for i in unit.examiner.examined])
+    decisions = [b for b in unit.journal.bodies if b["event"] == "decision"]
+    _insert(session, DecisionRow, [_decision_row(body) for body in decisions])
     append_log(session, unit.journal.bodies)
 
 
@@ -191,16 +193,24 @@ def append_log(session: Session, bodies: list[dict[str, Any]]) -> None:
     """Seal ``bodies`` onto the chain. Locking the head row makes concurrent appenders queue."""
     if not bodies:
         return
-    head = session.exec(select(LogHead).where(LogHead.id == 1).with_for_update()).one()
+    head = session.execute(
+        select(LogHead.seq, LogHead.hash).where(LogHead.id == 1).with_for_update()
+    ).one()
     seq, prev = head.seq, head.hash
+    rows = []
     for body in bodies:
         seq += 1
         entry = seal(seq, prev, body)
         prev = entry["hash"]
         text = json.dumps(entry, ensure_ascii=False, sort_keys=True)
-        session.add(LogRow(seq=seq, case_id=body["case_id"], hash=prev, entry=text))
-    head.seq, head.hash = seq, prev
-    session.add(head)
+        rows.append({"seq": seq, "case_id": body["case_id"], "hash": prev, "entry": text})
+    _insert(session, LogRow, rows)
+    session.execute(update(LogHead).where(col(LogHead.id) == 1).values(seq=seq, hash=prev))
+
+
+def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(table), rows)
 
 
 def log_entries(session: Session, case_id: str | None = None) -> Iterator[dict[str, Any]]:
@@ -221,23 +231,23 @@ def evidence_rows(session: Session, case_id: str) -> list[EvidenceRow]:
     return list(session.exec(query))
 
 
-def _save_events(session: Session, case_id: str, events: list[Event]) -> None:
-    if not events:
-        return
-    count = session.exec(
-        select(func.count()).select_from(EventRow).where(EventRow.case_id == case_id)
-    ).one()
-    for seq, event in enumerate(events, start=count + 1):
-        session.add(
-            EventRow(
-                case_id=case_id,
-                seq=seq,
-                at=event.at.isoformat(),
-                actor=event.actor.value,
-                action=event.action,
-                body=json.dumps(event_json(event), ensure_ascii=False, sort_keys=True),
-            )
-        )
+def _event_count(session: Session, case_id: str) -> int:
+    query = select(func.count()).select_from(EventRow).where(EventRow.case_id == case_id)
+    return int(session.exec(query).one())
+
+
+def _event_rows(case_id: str, first: int, events: list[Event]) -> list[dict[str, Any]]:
+    return [
+        {
+            "case_id": case_id,
+            "seq": seq,
+            "at": event.at.isoformat(),
+            "actor": event.actor.value,
+            "action": event.action,
+            "body": json.dumps(event_json(event), ensure_ascii=False, sort_keys=True),
+        }
+        for seq, event in enumerate(events, start=first)
+    ]
 
 
 def event_json(event: Event) -> dict[str, Any]:
@@ -255,31 +265,31 @@ def event_json(event: Event) -> dict[str, Any]:
     return out
 
 
-def _evidence_row(case_id: str, item: Examined) -> EvidenceRow:
+def _evidence_row(case_id: str, item: Examined) -> dict[str, Any]:
     phash = item.verdict.facts.get("perceptual_hash")
-    return EvidenceRow(
-        case_id=case_id,
-        evidence_id=item.record.id,
-        party=item.record.party.value,
-        kind=item.record.kind.value,
-        sha256=item.verdict.sha256,
-        perceptual_hash=phash if isinstance(phash, str) else None,
-        accepted=item.verdict.accepted,
-        submitted_at=item.submitted_at.isoformat(),
-        file=str(item.submission.file),
-        verdict=json.dumps(item.verdict.to_json(), ensure_ascii=False),
-    )
+    return {
+        "case_id": case_id,
+        "evidence_id": item.record.id,
+        "party": item.record.party.value,
+        "kind": item.record.kind.value,
+        "sha256": item.verdict.sha256,
+        "perceptual_hash": phash if isinstance(phash, str) else None,
+        "accepted": item.verdict.accepted,
+        "submitted_at": item.submitted_at.isoformat(),
+        "file": str(item.submission.file),
+        "verdict": json.dumps(item.verdict.to_json(), ensure_ascii=False),
+    }
 
 
-def _decision_row(body: dict[str, Any]) -> DecisionRow:
+def _decision_row(body: dict[str, Any]) -> dict[str, Any]:
     decision = body["decision"]
-    return DecisionRow(
-        case_id=body["case_id"],
-        at=body["at"],
-        liability=decision["liability"],
-        remedy=decision["remedy"],
-        refund_amount=decision["refund_amount"],
-        rulebook=decision["rulebook"],
-        rulebook_digest=decision["rulebook_digest"],
-        body=json.dumps(body, ensure_ascii=False, sort_keys=True),
-    )
+    return {
+        "case_id": body["case_id"],
+        "at": body["at"],
+        "liability": decision["liability"],
+        "remedy": decision["remedy"],
+        "refund_amount": decision["refund_amount"],
+        "rulebook": decision["rulebook"],
+        "rulebook_digest": decision["rulebook_digest"],
+        "body": json.dumps(body, ensure_ascii=False, sort_keys=True),
+    }

@@ -285,6 +285,7 @@ class Adjudicator:
         """Store a new dispute after ``drive`` has applied its first events, all in one unit
         of work (replay uses this to import a whole case file at once)."""
         with Session(self.engine) as session, session.begin():
+            repository.ensure_new(session, case.case_id)
             unit = repository.Unit(session, case, None, self.store)
             drive(unit)
             repository.save(unit, source)
