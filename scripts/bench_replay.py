@@ -214,12 +214,13 @@ def main() -> int:
         tenth = max(1, len(paths) // 10)
         ours(paths[:tenth])
         rss_tenth = rss_mb()
+        rss_all = 0.0
         for _ in range(args.rounds):  # interleaved, so a slow moment of the machine hits all
             floors.append(timed(floor, paths))
             rates.append(timed(ours, paths))
+            rss_all = rss_all or rss_mb()  # after all cases, before the naive run's machines
             with machine_per_case():
                 naives.append(timed(ours, paths))
-        rss_all = rss_mb()
         db_rate = None if args.db is None else into_database(args.db, paths[: args.db_cases])
     floor_rate, rate, naive_rate = median(floors), median(rates), median(naives)
     ratios = [r / n for r, n in zip(rates, naives, strict=True)]
