@@ -255,30 +255,30 @@ class Adjudicator:
             yield from repository.log_entries(session)
 
     def verify_log(self) -> tuple[int, Break | None]:
-        """Check the hash chain: (entries read, the first bad entry or None)."""
+        """Check the hash chain: (entries read, the first bad entry or None).
+
+        The entries and the head are read in one snapshot (one SQLite transaction; REPEATABLE
+        READ on PostgreSQL), so writers appending meanwhile cannot look like a cut tail."""
         count = 0
-
-        def counted() -> Iterator[dict[str, Any]]:
-            nonlocal count
-            for entry in self.log():
-                count += 1
-                yield entry
-
-        broken = verify(counted())
-        if broken is not None:
-            return count, broken
         with Session(self.engine) as session:
+            if self.engine.dialect.name == "postgresql":
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             head = repository.log_head(session)
-        if head.seq != count:
-            return count, Break(
-                count + 1 if head.seq > count else head.seq + 1,
-                f"is missing: the log ends at entry {count} but its head records {head.seq} "
-                "entries (the tail was deleted)"
-                if head.seq > count
-                else f"is beyond the head, which records {head.seq} entries (appended outside "
-                "the log)",
-            )
-        return count, None
+
+            def counted() -> Iterator[dict[str, Any]]:
+                nonlocal count
+                for entry in repository.log_entries(session):
+                    count += 1
+                    yield entry
+
+            broken = verify(counted())
+        if broken is not None or head.seq == count:
+            return count, broken
+        if head.seq > count:
+            why = f"the log ends at entry {count} but its head records {head.seq} entries"
+            return count, Break(count + 1, f"is missing: {why} (the tail was deleted)")
+        why = f"the head records {head.seq} entries, but the log goes on"
+        return count, Break(head.seq + 1, f"was appended outside the log: {why}")
 
     # --- units of work ---------------------------------------------------------------------
     def create(self, case: Case, source: str, drive: Callable[[repository.Unit], None]) -> Case:
