@@ -112,9 +112,6 @@ def default_rulebook(category: str) -> str:
     return "kuaishou.used_3c" if category.startswith("used_3c.") else "kuaishou.general"
 
 
-_PATH = type(Path())
-
-
 def read_case(path: Path) -> CaseFile:
     file = str(path)
     try:
@@ -208,9 +205,7 @@ class _Reader:
             expected = {k: str(self.text(v, f"/expected/{k}")) for k, v in raw.items()}
         until = self.instant(top.get("until"), "/until", nullable=True)
         assert case_id is not None
-        # Path(self.file), without building it again when the source is a plain Path already
-        path = self.source if type(self.source) is _PATH else Path(self.file)
-        return CaseFile(path, case_id, str(rulebook), order, claim, events, expected, until)
+        return CaseFile(self.source, case_id, str(rulebook), order, claim, events, expected, until)
 
     def order(self, raw: Any) -> Order:
         o = self.obj(raw, "/order", _ORDER)

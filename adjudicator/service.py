@@ -36,7 +36,13 @@ from adjudicator import repository
 from adjudicator.auditlog import Break, verify
 from adjudicator.casefile import default_rulebook
 from adjudicator.domain import Claim, Liability, Order, PlatformFinding, Remedy
-from adjudicator.errors import AdjudicationError, ConflictError, StoreMismatch, UsageError
+from adjudicator.errors import (
+    AdjudicationError,
+    ConflictError,
+    StoreMismatch,
+    UnknownDispute,
+    UsageError,
+)
 from adjudicator.persistence import DisputeRow, EvidenceRow, connect, epoch_us
 from adjudicator.rulebook import BUILTIN, Rulebook, RulebookError, load_rulebook
 from adjudicator.workflow import Case, Event, Submission
@@ -240,7 +246,8 @@ class Adjudicator:
 
     def evidence(self, case_id: str) -> list[dict[str, Any]]:
         """Every item submitted in the dispute, in order: its id, file, time and verdict."""
-        self.get(case_id)
+        if not self.exists(case_id):
+            raise UnknownDispute(case_id)
         with Session(self.engine) as session:
             return [_evidence_view(row) for row in repository.evidence_rows(session, case_id)]
 
