@@ -114,7 +114,16 @@ def _parser() -> argparse.ArgumentParser:
     tick.add_argument(
         "--now", metavar="INSTANT", help="RFC 3339 with an offset (default: the wall clock)"
     )
+    tick.add_argument(
+        "--batch",
+        metavar="N",
+        type=int,
+        default=50,
+        help="disputes claimed and committed together (default 50)",
+    )
     tick.set_defaults(run=_tick)
+
+    _database_commands(commands)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a case file")
     schema.set_defaults(run=_schema)
@@ -146,6 +155,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _database_commands(commands: Any) -> None:
+    db = commands.add_parser("db", help="the database's schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser(
+        "upgrade",
+        help="bring the database's schema to this installation's revision",
+        description="Apply, in one transaction, the schema revisions this installation has and "
+        "the database lacks (an empty database gets the whole schema). Exit 0; 2 when the "
+        "database is at a revision this installation does not know.",
+    )
+    _db_option(upgrade)
+    upgrade.set_defaults(run=_db_upgrade)
+
+
 def _db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", metavar="URL", required=True, help="an SQLAlchemy URL (sqlite:///file.db, ...)"
@@ -155,10 +178,15 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
 def _service(url: str, *, existing: bool) -> Adjudicator:
     """The service on ``url``; ``existing``: an SQLite file must already be there (reading
     commands never create an empty database by mistake)."""
+    from adjudicator.service import Adjudicator
+
+    _check_url(url, existing=existing)
+    return Adjudicator.from_url(url)
+
+
+def _check_url(url: str, *, existing: bool) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
-
-    from adjudicator.service import Adjudicator
 
     try:
         parsed = make_url(url)
@@ -168,7 +196,6 @@ def _service(url: str, *, existing: bool) -> Adjudicator:
     local = parsed.get_backend_name() == "sqlite" and database != ":memory:"
     if existing and local and not Path(database).is_file():
         raise UsageError(f"--db {url}: no such database file {database}")
-    return Adjudicator.from_url(url)
 
 
 def _json_object(option: str, text: str | None) -> dict[str, Any] | None:
@@ -377,6 +404,18 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
+    from adjudicator.migrations import upgrade_url
+
+    _check_url(args.db, existing=False)
+    before, after = upgrade_url(args.db)
+    if before == after:
+        out.write(f"the database is at revision {after} already\n")
+    else:
+        out.write(f"upgraded the database from revision {before or '(none)'} to {after}\n")
+    return EXIT_OK
+
+
 def _tick(args: argparse.Namespace, out: TextIO) -> int:
     from datetime import UTC, datetime
 
@@ -389,8 +428,10 @@ def _tick(args: argparse.Namespace, out: TextIO) -> int:
             now = parse_instant(args.now)
         except ValueError as exc:
             raise UsageError(f"--now {args.now}: {exc}") from None
+    if args.batch < 1:
+        raise UsageError(f"--batch {args.batch}: must be at least 1")
     service = _service(args.db, existing=True)
-    ticked = service.tick(now)
+    ticked = service.tick(now, batch=args.batch)
     service.close()
     out.write(f"fired {ticked.fired} deadline(s) due at {now.isoformat()}\n")
     for case_id, why in ticked.failed:

@@ -4,6 +4,7 @@
 
     AdjudicationError
     ├── UsageError          a command line or input the user must correct (exit 2)
+    │   └── KeyReused       an idempotency key given again for a different command
     ├── InvalidCase         a case file that is not a valid dispute-case/1 (exit 2)
     ├── RulebookError       a rulebook that does not load or is not sound
     ├── RefusedEvent        an event the dispute's state does not allow; nothing changed
@@ -11,6 +12,7 @@
     ├── DisputeExists       a dispute with that id is already in the database
     ├── ConflictError       another writer changed the dispute first; nothing changed
     └── StoreMismatch       a dispute's stored rulebook is not the one loaded now
+        └── SchemaMismatch  the database's schema revision is not this installation's
 
 Evidence errors (:mod:`evidence.errors`) are the evidence package's own tree; the CLI treats
 them as usage errors, since hostile file *content* never raises (it gets a verdict).
@@ -25,6 +27,17 @@ class AdjudicationError(Exception):
 
 class UsageError(AdjudicationError):
     """The command line or its input is wrong; the message says which part and why."""
+
+
+class KeyReused(UsageError):
+    """An idempotency key that was first given with a different command."""
+
+    def __init__(self, key: str, first: str, now: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r} was first given for {first}; this is {now}: a new "
+            "command needs a new key"
+        )
+        self.key = key
 
 
 class UnknownDispute(AdjudicationError):
@@ -56,3 +69,8 @@ class ConflictError(AdjudicationError):
 
 class StoreMismatch(AdjudicationError):
     """What the database holds does not fit the code or files loaded now."""
+
+
+class SchemaMismatch(StoreMismatch):
+    """The database's schema revision is not the one this installation runs on; the message
+    names the command that upgrades it."""

@@ -13,10 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Text, event
+from sqlalchemy import BigInteger, Engine, Index, Text, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Column, Field, Session, SQLModel, create_engine
+from sqlmodel import Column, Field, SQLModel, create_engine
 
 from adjudicator.auditlog import GENESIS
 
@@ -37,9 +36,10 @@ class DisputeRow(SQLModel, table=True):
 
 class EventRow(SQLModel, table=True):
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_case_id_seq", "case_id", "seq", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: str = Field(index=True)
+    case_id: str
     seq: int
     at: str
     actor: str
@@ -94,6 +94,19 @@ class LogHead(SQLModel, table=True):
     hash: str = GENESIS
 
 
+class CommandRow(SQLModel, table=True):
+    """A command given with an idempotency key, and the dispute as that command left it."""
+
+    __tablename__ = "commands"
+
+    key: str = Field(primary_key=True)
+    case_id: str = Field(index=True)
+    action: str
+    fingerprint: str  # what was asked: a repeat with the same key must ask the same
+    version: int  # the dispute's version after the command
+    result: str = Field(sa_column=Column(Text, nullable=False))  # the Case snapshot, as JSON
+
+
 def epoch_us(at: datetime | None) -> int | None:
     """An instant as UTC microseconds: sortable the same way on every database."""
     if at is None:
@@ -103,22 +116,27 @@ def epoch_us(at: datetime | None) -> int | None:
 
 
 def connect(url: str) -> Engine:
-    """An engine for ``url``, with the schema in place. Nothing connects at import time."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    """An engine for ``url`` whose schema is this installation's revision: an empty database
+    gets it made; any other revision raises :class:`SchemaMismatch` (see
+    :mod:`adjudicator.migrations`). Nothing connects at import time."""
+    from adjudicator import migrations
+
+    engine = engine_for(url)
+    try:
+        migrations.ensure_current(engine, url)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def engine_for(url: str) -> Engine:
+    """An engine for ``url`` with this project's connection settings, schema unchecked."""
+    if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30})
         _sqlite_transactions(engine)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
-        if session.get(LogHead, 1) is None:
-            session.add(LogHead())
-            try:
-                session.commit()
-            except IntegrityError:  # another process made it first
-                session.rollback()
-    return engine
+        return engine
+    return create_engine(url, pool_pre_ping=True)
 
 
 def _sqlite_transactions(engine: Engine) -> None:

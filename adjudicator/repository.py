@@ -8,8 +8,9 @@ underneath it raises :class:`ConflictError` and changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -21,8 +22,9 @@ from sqlmodel import Session, SQLModel, col, select
 from adjudicator import snapshot
 from adjudicator.auditlog import seal
 from adjudicator.domain import EvidenceRecord
-from adjudicator.errors import ConflictError, DisputeExists, UnknownDispute
+from adjudicator.errors import ConflictError, DisputeExists, KeyReused, UnknownDispute
 from adjudicator.persistence import (
+    CommandRow,
     DecisionRow,
     DisputeRow,
     EventRow,
@@ -111,6 +113,45 @@ class StoringExaminer:
         return record
 
 
+@dataclass(frozen=True)
+class Request:
+    """A command given with an idempotency key: the key, and what the command asked."""
+
+    key: str
+    case_id: str
+    action: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, key: str, case_id: str, action: str, asked: dict[str, Any]) -> Request:
+        text = json.dumps(asked, ensure_ascii=False, sort_keys=True, default=str)
+        return cls(key, case_id, action, hashlib.sha256(text.encode()).hexdigest())
+
+    def describe(self) -> str:
+        return f"{self.action} on dispute {self.case_id}"
+
+
+def recall(session: Session, request: Request, rulebook: RulebookLoader) -> Case | None:
+    """The dispute as the first command with this key left it, or None if there was none.
+    Raises :class:`KeyReused` if the key was given for a different command."""
+    first = session.get(CommandRow, request.key)
+    if first is None:
+        return None
+    if (first.case_id, first.action, first.fingerprint) != (
+        request.case_id,
+        request.action,
+        request.fingerprint,
+    ):
+        asked = f"{first.action} on dispute {first.case_id}"
+        if (first.case_id, first.action) == (request.case_id, request.action):
+            asked += " with other arguments"
+        raise KeyReused(request.key, asked, request.describe())
+    row = session.get(DisputeRow, first.case_id)
+    assert row is not None  # disputes are never deleted
+    book = rulebook(row.rulebook, row.rulebook_digest)
+    return snapshot.from_json(json.loads(first.result), book)
+
+
 class Unit:
     """The dispute being worked on, and the workflow that records what happens to it."""
 
@@ -144,13 +185,35 @@ def load(session: Session, case_id: str, rulebook: RulebookLoader) -> tuple[Disp
     row = session.get(DisputeRow, case_id)
     if row is None:
         raise UnknownDispute(case_id)
+    return row, case_of(row, rulebook)
+
+
+def case_of(row: DisputeRow, rulebook: RulebookLoader) -> Case:
     book = rulebook(row.rulebook, row.rulebook_digest)
-    return row, snapshot.from_json(json.loads(row.snapshot), book)
+    return snapshot.from_json(json.loads(row.snapshot), book)
 
 
-def save(unit: Unit, rulebook_source: str) -> None:
-    """Write everything the unit changed; the caller commits. Rows go in as one multi-row
-    insert per table (the ORM's per-object bookkeeping was most of a command's cost)."""
+def claim_due(
+    session: Session, now_us: int | None, skip: Iterable[str], limit: int, *, wait: bool
+) -> list[DisputeRow]:
+    """Lock and return up to ``limit`` disputes with a deadline due by ``now_us``, earliest
+    first. Rows other transactions hold are skipped (``SKIP LOCKED``), or with ``wait``
+    waited for; on SQLite the transaction's writer lock already excludes everyone else."""
+    query = select(DisputeRow).where(col(DisputeRow.deadline_us) <= now_us)
+    skipped = list(skip)
+    if skipped:
+        query = query.where(col(DisputeRow.case_id).not_in(skipped))
+    query = query.order_by(col(DisputeRow.deadline_us), col(DisputeRow.case_id)).limit(limit)
+    return list(session.exec(query.with_for_update(skip_locked=not wait)))
+
+
+def save(
+    unit: Unit, rulebook_source: str, request: Request | None = None, *, log: bool = True
+) -> None:
+    """Write everything the unit changed, and the idempotency key it was asked under; the
+    caller commits. ``log=False``: the caller appends the unit's log entries itself (a tick
+    appends a whole batch at once). Rows go in as one multi-row insert per table (the ORM's
+    per-object bookkeeping was most of a command's cost)."""
     session, case, row = unit.session, unit.case, unit.row
     columns = {
         "state": case.state.value,
@@ -158,6 +221,7 @@ def save(unit: Unit, rulebook_source: str) -> None:
         "deadline_us": epoch_us(case.deadline_at),
         "snapshot": json.dumps(snapshot.to_json(case), ensure_ascii=False, sort_keys=True),
     }
+    version = 1 if row is None else row.version + 1
     if row is None:
         first_event = 1
         new = {
@@ -176,7 +240,7 @@ def save(unit: Unit, rulebook_source: str) -> None:
         moved = session.execute(
             update(DisputeRow)
             .where(col(DisputeRow.case_id) == case.case_id, col(DisputeRow.version) == row.version)
-            .values(version=row.version + 1, **columns)
+            .values(version=version, **columns)
             .execution_options(synchronize_session=False)
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
@@ -186,7 +250,16 @@ def save(unit: Unit, rulebook_source: str) -> None:
     _insert(session, EvidenceRow, [_evidence_row(case.case_id, i) for i in unit.examiner.examined])
     decisions = [b for b in unit.journal.bodies if b["event"] == "decision"]
     _insert(session, DecisionRow, [_decision_row(body) for body in decisions])
-    append_log(session, unit.journal.bodies)
+    if log:
+        append_log(session, unit.journal.bodies)
+    if request is not None:
+        remembered: dict[str, Any] = {"key": request.key, "case_id": request.case_id}
+        remembered |= {"action": request.action, "fingerprint": request.fingerprint}
+        remembered |= {"version": version, "result": columns["snapshot"]}
+        try:
+            _insert(session, CommandRow, [remembered])
+        except IntegrityError:  # the key was taken meanwhile: judged again, it is recalled
+            raise ConflictError(case.case_id, version - 1) from None
 
 
 def append_log(session: Session, bodies: list[dict[str, Any]]) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -32,13 +31,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from adjudicator import repository
+from adjudicator import repository, snapshot
 from adjudicator.auditlog import Break, verify
 from adjudicator.casefile import default_rulebook
 from adjudicator.domain import Claim, Liability, Order, PlatformFinding, Remedy
 from adjudicator.errors import (
     AdjudicationError,
     ConflictError,
+    DisputeExists,
     StoreMismatch,
     UnknownDispute,
     UsageError,
@@ -90,20 +90,24 @@ class Ticked:
 class Adjudicator:
     """Disputes in a database, each command one transaction."""
 
-    def __init__(self, engine: Engine, store: ContentStore) -> None:
+    def __init__(self, engine: Engine, store: ContentStore, *, retries: int = 3) -> None:
         self.engine = engine
         self.store = store
+        self.retries = retries  # how often a command that lost a race is judged again
         self._rulebooks: dict[str, Rulebook] = {}
 
     @classmethod
-    def from_url(cls, url: str, *, evidence_dir: Path | None = None) -> Adjudicator:
-        """Connect to ``url`` (an SQLAlchemy URL), creating the schema where it is missing."""
+    def from_url(
+        cls, url: str, *, evidence_dir: Path | None = None, retries: int = 3
+    ) -> Adjudicator:
+        """Connect to ``url`` (an SQLAlchemy URL). An empty database gets the schema; one at
+        another schema revision raises :class:`SchemaMismatch`, naming the upgrade command."""
         settings = Settings.from_env(url, evidence_dir)
         try:
             engine = connect(settings.url)
         except (SQLAlchemyError, ImportError) as exc:
             raise UsageError(f"--db {settings.url}: cannot open the database: {exc}") from exc
-        return cls(engine, FilesystemStore(settings.evidence_dir))
+        return cls(engine, FilesystemStore(settings.evidence_dir), retries=retries)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -118,6 +122,7 @@ class Adjudicator:
         at: datetime,
         rulebook: str | Path | None = None,
         reason: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Case:
         """The buyer opens a dispute on ``order`` (a new dispute; refused if the id exists).
 
@@ -129,40 +134,119 @@ class Adjudicator:
             raise UsageError(f"rulebook {book.label} does not decide {claim.type} claims")
         case = Case(case_id, book, order, claim)
         event = Event(at, Party.BUYER, "open", reason=reason)
-        return self.create(case, source, lambda unit: unit.apply(event))
+        request = None
+        if idempotency_key is not None:
+            asked = {"case": snapshot.to_json(case), "event": repository.event_json(event)}
+            request = repository.Request.of(idempotency_key, case_id, "open", asked)
+        try:
+            return self.create(case, source, lambda unit: unit.apply(event), request)
+        except DisputeExists:
+            if request is None:
+                raise
+            with Session(self.engine) as session:  # the same key's first open won the race
+                first = repository.recall(session, request, self._stored_rulebook)
+            if first is None:
+                raise
+            return first
 
-    def agree(self, case_id: str, *, at: datetime, reason: str | None = None) -> Case:
+    def agree(
+        self,
+        case_id: str,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Case:
         """The merchant agrees to the request."""
-        return self.apply(case_id, Event(at, Party.MERCHANT, "agree", reason=reason))
+        return self.apply(
+            case_id,
+            Event(at, Party.MERCHANT, "agree", reason=reason),
+            idempotency_key=idempotency_key,
+        )
 
-    def reject(self, case_id: str, *, at: datetime, reason: str | None = None) -> Case:
+    def reject(
+        self,
+        case_id: str,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Case:
         """The merchant rejects the request; the buyer may escalate."""
-        return self.apply(case_id, Event(at, Party.MERCHANT, "reject", reason=reason))
+        return self.apply(
+            case_id,
+            Event(at, Party.MERCHANT, "reject", reason=reason),
+            idempotency_key=idempotency_key,
+        )
 
-    def escalate(self, case_id: str, *, at: datetime, reason: str | None = None) -> Case:
+    def escalate(
+        self,
+        case_id: str,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Case:
         """The buyer asks the platform to step in (申请平台介入)."""
-        return self.apply(case_id, Event(at, Party.BUYER, "escalate", reason=reason))
+        return self.apply(
+            case_id,
+            Event(at, Party.BUYER, "escalate", reason=reason),
+            idempotency_key=idempotency_key,
+        )
 
     def submit_evidence(
-        self, case_id: str, party: Party, items: Sequence[Submission], *, at: datetime
+        self,
+        case_id: str,
+        party: Party,
+        items: Sequence[Submission],
+        *,
+        at: datetime,
+        idempotency_key: str | None = None,
     ) -> Case:
         """``party`` submits evidence files; each is validated and its verdict recorded."""
-        return self.apply(case_id, Event(at, party, "submit_evidence", evidence=tuple(items)))
+        return self.apply(
+            case_id,
+            Event(at, party, "submit_evidence", evidence=tuple(items)),
+            idempotency_key=idempotency_key,
+        )
 
-    def evidence_complete(self, case_id: str, party: Party, *, at: datetime) -> Case:
+    def evidence_complete(
+        self, case_id: str, party: Party, *, at: datetime, idempotency_key: str | None = None
+    ) -> Case:
         """``party`` says it has nothing more to submit in its window."""
-        return self.apply(case_id, Event(at, party, "evidence_complete"))
+        return self.apply(
+            case_id, Event(at, party, "evidence_complete"), idempotency_key=idempotency_key
+        )
 
-    def withdraw(self, case_id: str, *, at: datetime, reason: str | None = None) -> Case:
+    def withdraw(
+        self,
+        case_id: str,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Case:
         """The buyer withdraws the dispute (any state before a decision)."""
-        return self.apply(case_id, Event(at, Party.BUYER, "withdraw", reason=reason))
+        return self.apply(
+            case_id,
+            Event(at, Party.BUYER, "withdraw", reason=reason),
+            idempotency_key=idempotency_key,
+        )
 
     def finding(
-        self, case_id: str, finding: PlatformFinding, *, at: datetime, reason: str | None = None
+        self,
+        case_id: str,
+        finding: PlatformFinding,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Case:
         """The platform records a finding (strength 3 at review)."""
         return self.apply(
-            case_id, Event(at, Party.PLATFORM, "finding", reason=reason, finding=finding)
+            case_id,
+            Event(at, Party.PLATFORM, "finding", reason=reason, finding=finding),
+            idempotency_key=idempotency_key,
         )
 
     def decide(
@@ -174,6 +258,7 @@ class Adjudicator:
         *,
         at: datetime,
         reason: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Case:
         """The platform's manual decision on a dispute waiting for review."""
         event = Event(
@@ -185,16 +270,22 @@ class Adjudicator:
             remedy=remedy,
             refund_amount=refund_amount,
         )
-        return self.apply(case_id, event)
+        return self.apply(case_id, event, idempotency_key=idempotency_key)
 
-    def return_shipped(self, case_id: str, tracking_no: str, *, at: datetime) -> Case:
+    def return_shipped(
+        self, case_id: str, tracking_no: str, *, at: datetime, idempotency_key: str | None = None
+    ) -> Case:
         """The buyer ships the goods back."""
         event = Event(at, Party.BUYER, "return_shipped", tracking_no=tracking_no)
-        return self.apply(case_id, event)
+        return self.apply(case_id, event, idempotency_key=idempotency_key)
 
-    def confirm_receipt(self, case_id: str, *, at: datetime) -> Case:
+    def confirm_receipt(
+        self, case_id: str, *, at: datetime, idempotency_key: str | None = None
+    ) -> Case:
         """The merchant confirms the returned goods arrived."""
-        return self.apply(case_id, Event(at, Party.MERCHANT, "confirm_receipt"))
+        return self.apply(
+            case_id, Event(at, Party.MERCHANT, "confirm_receipt"), idempotency_key=idempotency_key
+        )
 
     def appeal(
         self,
@@ -204,39 +295,58 @@ class Adjudicator:
         *,
         at: datetime,
         reason: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Case:
         """``party`` appeals a decision with new evidence (once, within the appeal window)."""
-        return self.apply(case_id, Event(at, party, "appeal", reason=reason, evidence=tuple(items)))
+        return self.apply(
+            case_id,
+            Event(at, party, "appeal", reason=reason, evidence=tuple(items)),
+            idempotency_key=idempotency_key,
+        )
 
-    def apply(self, case_id: str, event: Event) -> Case:
-        """Any event (as a case file writes it) on an existing dispute, as one unit of work."""
-        with self._unit(case_id) as unit:
-            unit.apply(event)
-        return unit.case
+    def apply(self, case_id: str, event: Event, *, idempotency_key: str | None = None) -> Case:
+        """Any event (as a case file writes it) on an existing dispute, as one unit of work.
 
-    def tick(self, now: datetime) -> Ticked:
-        """Fire every deadline due at ``now``, in each dispute's time order.
+        With an ``idempotency_key``, the first command given that key has its effect and every
+        later one with the same key returns the dispute as that first command left it (a
+        retried webhook); the key given for a different command raises :class:`KeyReused`. A
+        refused command leaves no key behind, so it is judged again if repeated.
+        """
+        request = None
+        if idempotency_key is not None:
+            asked = repository.event_json(event)
+            request = repository.Request.of(idempotency_key, case_id, event.action, asked)
+        for attempt in range(self.retries + 1):
+            try:
+                return self._command(case_id, event, request)
+            except ConflictError:
+                # Nothing was written: the command is judged again on the dispute as the
+                # other writer left it, which may now refuse it.
+                if attempt == self.retries:
+                    raise
+        raise AssertionError("unreachable")
 
-        Each dispute is its own unit of work. A dispute another writer changed meanwhile is
-        read again on the next pass; one that cannot be advanced (its rulebook no longer
-        loads, say) is reported and left as it was, and the others still fire. The loop ends
-        when nothing is due at ``now``.
+    def tick(self, now: datetime, *, batch: int = 50) -> Ticked:
+        """Fire every deadline due at ``now``, in each dispute's time order; safe to run in any
+        number of processes at once.
+
+        Each transaction claims up to ``batch`` due disputes that no other worker holds
+        (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's writer lock makes it serial),
+        fires their deadlines, and commits them with their log entries in one append. A
+        worker that finds every due dispute held by others waits for one of them, so when
+        this returns nothing is due at ``now`` but the disputes that could not be advanced
+        (their rulebook no longer loads, say): those are reported and left as they were. A
+        worker killed half-way commits nothing of its current batch; the next tick does it.
         """
         fired = 0
         failed: dict[str, str] = {}
         while True:
-            due = self._due(now, failed)
-            if not due:
-                return Ticked(fired, tuple(sorted(failed.items())))
-            for case_id in due:
-                try:
-                    with self._unit(case_id) as unit:
-                        count = unit.advance(now)
-                    fired += count  # only once the unit has committed
-                except ConflictError:
-                    continue
-                except AdjudicationError as exc:
-                    failed[case_id] = str(exc)
+            count = self._tick_batch(now, failed, batch, wait=False)
+            if count is None:
+                if not self._anything_due(now, failed):
+                    return Ticked(fired, tuple(sorted(failed.items())))
+                count = self._tick_batch(now, failed, 1, wait=True)
+            fired += count or 0
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, case_id: str) -> Case:
@@ -288,38 +398,76 @@ class Adjudicator:
         return count, Break(head.seq + 1, f"was appended outside the log: {why}")
 
     # --- units of work ---------------------------------------------------------------------
-    def create(self, case: Case, source: str, drive: Callable[[repository.Unit], None]) -> Case:
+    def create(
+        self,
+        case: Case,
+        source: str,
+        drive: Callable[[repository.Unit], None],
+        request: repository.Request | None = None,
+    ) -> Case:
         """Store a new dispute after ``drive`` has applied its first events, all in one unit
         of work (replay uses this to import a whole case file at once)."""
         with Session(self.engine) as session, session.begin():
+            if request is not None:
+                first = repository.recall(session, request, self._stored_rulebook)
+                if first is not None:
+                    return first
             repository.ensure_new(session, case.case_id)
             unit = repository.Unit(session, case, None, self.store)
             drive(unit)
-            repository.save(unit, source)
+            repository.save(unit, source, request)
         return case
 
     def exists(self, case_id: str) -> bool:
         with Session(self.engine) as session:
             return session.get(DisputeRow, case_id) is not None
 
-    @contextmanager
-    def _unit(self, case_id: str) -> Iterator[repository.Unit]:
+    def _command(self, case_id: str, event: Event, request: repository.Request | None) -> Case:
         with Session(self.engine) as session, session.begin():
+            if request is not None:
+                first = repository.recall(session, request, self._stored_rulebook)
+                if first is not None:
+                    return first
             row, case = repository.load(session, case_id, self._stored_rulebook)
             unit = repository.Unit(session, case, row, self.store)
-            yield unit
-            if unit.events or unit.journal.bodies:  # a tick that found nothing due writes nothing
-                repository.save(unit, row.rulebook)
+            unit.apply(event)
+            repository.save(unit, row.rulebook, request)
+        return case
 
-    def _due(self, now: datetime, failed: dict[str, str]) -> list[str]:
-        query = (
-            select(DisputeRow.case_id)
-            .where(col(DisputeRow.deadline_us) <= epoch_us(now))
-            .order_by(col(DisputeRow.deadline_us), col(DisputeRow.case_id))
-            .limit(500)
-        )
+    def _tick_batch(
+        self, now: datetime, failed: dict[str, str], limit: int, *, wait: bool
+    ) -> int | None:
+        """One transaction over up to ``limit`` claimed disputes: deadlines fired, or None
+        when none could be claimed. ``wait``: wait for disputes other workers hold."""
+        try:
+            with Session(self.engine) as session, session.begin():
+                rows = repository.claim_due(session, epoch_us(now), failed, limit, wait=wait)
+                if not rows:
+                    return None
+                fired, journal = 0, []
+                for row in rows:
+                    try:  # loading and firing write nothing; saving is below
+                        case = repository.case_of(row, self._stored_rulebook)
+                        unit = repository.Unit(session, case, row, self.store)
+                        count = unit.advance(now)
+                    except AdjudicationError as exc:
+                        failed[row.case_id] = str(exc)
+                        continue
+                    repository.save(unit, row.rulebook, log=False)
+                    journal.extend(unit.journal.bodies)
+                    fired += count
+                # One append for the batch: the log's head is held only from here to commit.
+                repository.append_log(session, journal)
+            return fired  # only once the batch has committed
+        except ConflictError:
+            return 0  # a writer that did not claim the dispute got there first; look again
+
+    def _anything_due(self, now: datetime, failed: dict[str, str]) -> bool:
+        query = select(DisputeRow.case_id).where(col(DisputeRow.deadline_us) <= epoch_us(now))
+        if failed:
+            query = query.where(col(DisputeRow.case_id).not_in(list(failed)))
         with Session(self.engine) as session:
-            return [c for c in session.exec(query) if c not in failed]
+            return session.exec(query.limit(1)).first() is not None
 
     def rulebook(self, rulebook: str | Path) -> tuple[str, Rulebook]:
         """The rulebook by a built-in id or a file, and the source disputes keep to reload it
