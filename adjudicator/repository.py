@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -207,59 +207,98 @@ def claim_due(
     return list(session.exec(query.with_for_update(skip_locked=not wait)))
 
 
-def save(
-    unit: Unit, rulebook_source: str, request: Request | None = None, *, log: bool = True
-) -> None:
-    """Write everything the unit changed, and the idempotency key it was asked under; the
-    caller commits. ``log=False``: the caller appends the unit's log entries itself (a tick
-    appends a whole batch at once). Rows go in as one multi-row insert per table (the ORM's
-    per-object bookkeeping was most of a command's cost)."""
-    session, case, row = unit.session, unit.case, unit.row
-    columns = {
-        "state": case.state.value,
-        "resolution": case.resolution,
-        "deadline_us": epoch_us(case.deadline_at),
-        "snapshot": json.dumps(snapshot.to_json(case), ensure_ascii=False, sort_keys=True),
-    }
-    version = 1 if row is None else row.version + 1
-    if row is None:
-        first_event = 1
-        new = {
-            "case_id": case.case_id,
-            "version": 1,
-            "rulebook": rulebook_source,
-            "rulebook_label": case.rulebook.label,
-            "rulebook_digest": case.rulebook.digest,
-            **columns,
+_DISPUTE_COLUMNS = ("version", "state", "resolution", "deadline_us", "snapshot")
+_DISPUTES = DisputeRow.__table__  # type: ignore[attr-defined]
+_UPDATE_DISPUTE = (
+    update(_DISPUTES)
+    .where(_DISPUTES.c.case_id == bindparam("key"), _DISPUTES.c.version == bindparam("expected"))
+    .values({name: bindparam(name) for name in _DISPUTE_COLUMNS})
+)
+"""Move a dispute on from the version it was read at (built once: a tick runs it per dispute)."""
+
+
+def save(unit: Unit, rulebook_source: str, request: Request | None = None) -> None:
+    """Write everything the unit changed, its log entries, and the idempotency key it was
+    asked under; the caller commits."""
+    writes = Writes()
+    writes.add(unit, rulebook_source, request)
+    writes.flush(unit.session)
+
+
+@dataclass
+class Writes:
+    """What units of work changed, gathered so that each table gets one statement however
+    many disputes there are (a tick saves a whole batch at once). Rows go in as multi-row
+    inserts and one executemany update: the ORM's per-object bookkeeping, and then a round
+    trip per dispute, were most of the cost."""
+
+    new: list[dict[str, Any]] = field(default_factory=list)
+    moved: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    log: list[dict[str, Any]] = field(default_factory=list)
+    commands: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, unit: Unit, rulebook_source: str, request: Request | None = None) -> None:
+        case, row = unit.case, unit.row
+        columns = {
+            "state": case.state.value,
+            "resolution": case.resolution,
+            "deadline_us": epoch_us(case.deadline_at),
+            "snapshot": json.dumps(snapshot.to_json(case), ensure_ascii=False, sort_keys=True),
         }
+        if row is None:
+            version, first_event = 1, 1
+            made = {"case_id": case.case_id, "version": 1, "rulebook": rulebook_source}
+            made |= {"rulebook_label": case.rulebook.label, "rulebook_digest": case.rulebook.digest}
+            self.new.append(made | columns)
+        else:
+            version = row.version + 1
+            self.moved.append(
+                {"key": case.case_id, "expected": row.version, "version": version, **columns}
+            )
+            first_event = _event_count(unit.session, case.case_id) + 1 if unit.events else 0
+        self.events += _event_rows(case.case_id, first_event, unit.events)
+        self.evidence += [_evidence_row(case.case_id, i) for i in unit.examiner.examined]
+        bodies = unit.journal.bodies
+        self.decisions += [_decision_row(body) for body in bodies if body["event"] == "decision"]
+        self.log += bodies
+        if request is not None:
+            remembered: dict[str, Any] = {"key": request.key, "case_id": request.case_id}
+            remembered |= {"action": request.action, "fingerprint": request.fingerprint}
+            self.commands.append(remembered | {"version": version, "result": columns["snapshot"]})
+
+    def flush(self, session: Session) -> None:
+        """Write it all in the caller's transaction. A dispute made meanwhile by another
+        writer raises :class:`DisputeExists`; one moved on meanwhile, or an idempotency key
+        taken meanwhile, :class:`ConflictError` (the caller's transaction is then spoilt)."""
         try:
-            session.execute(insert(DisputeRow), [new])
-        except IntegrityError:  # made by another writer since this unit began
-            raise DisputeExists(case.case_id) from None
-    else:
-        moved = session.execute(
-            update(DisputeRow)
-            .where(col(DisputeRow.case_id) == case.case_id, col(DisputeRow.version) == row.version)
-            .values(version=version, **columns)
-            .execution_options(synchronize_session=False)
-        )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise ConflictError(case.case_id, row.version)
-        first_event = _event_count(session, case.case_id) + 1
-    _insert(session, EventRow, _event_rows(case.case_id, first_event, unit.events))
-    _insert(session, EvidenceRow, [_evidence_row(case.case_id, i) for i in unit.examiner.examined])
-    decisions = [b for b in unit.journal.bodies if b["event"] == "decision"]
-    _insert(session, DecisionRow, [_decision_row(body) for body in decisions])
-    if log:
-        append_log(session, unit.journal.bodies)
-    if request is not None:
-        remembered: dict[str, Any] = {"key": request.key, "case_id": request.case_id}
-        remembered |= {"action": request.action, "fingerprint": request.fingerprint}
-        remembered |= {"version": version, "result": columns["snapshot"]}
+            _insert(session, DisputeRow, self.new)
+        except IntegrityError:
+            raise DisputeExists(self.new[0]["case_id"]) from None
+        if self.moved:
+            done = session.connection().execute(_UPDATE_DISPUTE, self.moved).rowcount
+            if done != len(self.moved):
+                raise _conflict(session, self.moved)
+        _insert(session, EventRow, self.events)
+        _insert(session, EvidenceRow, self.evidence)
+        _insert(session, DecisionRow, self.decisions)
+        append_log(session, self.log)
         try:
-            _insert(session, CommandRow, [remembered])
+            _insert(session, CommandRow, self.commands)
         except IntegrityError:  # the key was taken meanwhile: judged again, it is recalled
-            raise ConflictError(case.case_id, version - 1) from None
+            first = self.commands[0]
+            raise ConflictError(first["case_id"], first["version"] - 1) from None
+
+
+def _conflict(session: Session, moved: list[dict[str, Any]]) -> ConflictError:
+    """The first dispute that was no longer at the version it was read at."""
+    keys = [m["key"] for m in moved]
+    query = select(DisputeRow.case_id, DisputeRow.version).where(col(DisputeRow.case_id).in_(keys))
+    now: dict[str, int] = dict(session.execute(query).all())
+    stale = next((m for m in moved if now.get(m["key"]) != m["expected"]), moved[0])
+    return ConflictError(stale["key"], stale["expected"])
 
 
 def append_log(session: Session, bodies: list[dict[str, Any]]) -> None:

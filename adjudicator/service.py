@@ -444,20 +444,19 @@ class Adjudicator:
                 rows = repository.claim_due(session, epoch_us(now), failed, limit, wait=wait)
                 if not rows:
                     return None
-                fired, journal = 0, []
+                fired, writes = 0, repository.Writes()
                 for row in rows:
-                    try:  # loading and firing write nothing; saving is below
+                    try:  # loading and firing write nothing; the writes are flushed below
                         case = repository.case_of(row, self._stored_rulebook)
                         unit = repository.Unit(session, case, row, self.store)
-                        count = unit.advance(now)
+                        fired += unit.advance(now)
                     except AdjudicationError as exc:
                         failed[row.case_id] = str(exc)
                         continue
-                    repository.save(unit, row.rulebook, log=False)
-                    journal.extend(unit.journal.bodies)
-                    fired += count
-                # One append for the batch: the log's head is held only from here to commit.
-                repository.append_log(session, journal)
+                    writes.add(unit, row.rulebook)
+                # One statement per table for the whole batch; the log's head is locked by
+                # its one append, near the end, and held only from there to commit.
+                writes.flush(session)
             return fired  # only once the batch has committed
         except ConflictError:
             return 0  # a writer that did not claim the dispute got there first; look again
