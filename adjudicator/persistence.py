@@ -10,6 +10,8 @@ the chain stays one valid sequence; a deleted tail is caught because the head st
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -139,6 +141,20 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def _write_ahead_log(cursor: Any) -> None:
+    """Put the database in WAL mode (it stays so). The switch, made once per file, answers
+    "database is locked" at once, without the busy timeout, while other connections are
+    opening the new file: those are waited out here, for up to ten seconds."""
+    for attempt in range(200):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 199:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_transactions(engine: Engine) -> None:
     """WAL, a busy timeout, and ``BEGIN IMMEDIATE``: writers queue instead of failing late."""
 
@@ -146,9 +162,9 @@ def _sqlite_transactions(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we say BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        _write_ahead_log(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")

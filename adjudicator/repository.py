@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import Table, bindparam, func, insert, update
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -53,6 +54,36 @@ class PendingJournal:
 
     def append(self, entry: dict[str, Any]) -> None:
         self.bodies.append(entry)
+
+
+def _table(model: type[SQLModel]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+# Statements a command or tick runs every time, built once.
+_DISPUTE_COLUMNS = ("version", "state", "resolution", "deadline_us", "snapshot")
+_DISPUTES = _table(DisputeRow)
+_HEAD = _table(LogHead)
+_LOCK_HEAD = core_select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_MOVE_HEAD = (
+    update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), hash=bindparam("hash"))
+)
+_STORED = core_select(
+    _DISPUTES.c.case_id,
+    _DISPUTES.c.version,
+    _DISPUTES.c.rulebook,
+    _DISPUTES.c.rulebook_digest,
+    _DISPUTES.c.snapshot,
+)
+_LOAD_DISPUTE = _STORED.where(_DISPUTES.c.case_id == bindparam("case_id"))
+_EVENTS = _table(EventRow)
+_COUNT_EVENTS = core_select(func.count()).where(_EVENTS.c.case_id == bindparam("case_id"))
+_UPDATE_DISPUTE = (
+    update(_DISPUTES)
+    .where(_DISPUTES.c.case_id == bindparam("key"), _DISPUTES.c.version == bindparam("expected"))
+    .values({name: bindparam(name) for name in _DISPUTE_COLUMNS})
+)  # moves a dispute on from the version it was read at, or matches nothing
 
 
 class DatabasePrior:
@@ -155,7 +186,7 @@ def recall(session: Session, request: Request, rulebook: RulebookLoader) -> Case
 class Unit:
     """The dispute being worked on, and the workflow that records what happens to it."""
 
-    def __init__(self, session: Session, case: Case, row: DisputeRow | None, store: ContentStore):
+    def __init__(self, session: Session, case: Case, row: Stored | None, store: ContentStore):
         self.session, self.case, self.row = session, case, row
         self.journal = PendingJournal()
         self.examiner = StoringExaminer(session, case, store)
@@ -181,40 +212,44 @@ def ensure_new(session: Session, case_id: str) -> None:
         raise DisputeExists(case_id)
 
 
-def load(session: Session, case_id: str, rulebook: RulebookLoader) -> tuple[DisputeRow, Case]:
-    row = session.get(DisputeRow, case_id)
-    if row is None:
+@dataclass(frozen=True)
+class Stored:
+    """What a unit of work needs of a dispute's row: the version it read, and how to make
+    the dispute again (its rulebook and snapshot)."""
+
+    case_id: str
+    version: int
+    rulebook: str
+    rulebook_digest: str
+    snapshot: str
+
+
+def load(session: Session, case_id: str, rulebook: RulebookLoader) -> tuple[Stored, Case]:
+    found = session.connection().execute(_LOAD_DISPUTE, {"case_id": case_id}).one_or_none()
+    if found is None:
         raise UnknownDispute(case_id)
+    row = Stored(*found)
     return row, case_of(row, rulebook)
 
 
-def case_of(row: DisputeRow, rulebook: RulebookLoader) -> Case:
+def case_of(row: Stored, rulebook: RulebookLoader) -> Case:
     book = rulebook(row.rulebook, row.rulebook_digest)
     return snapshot.from_json(json.loads(row.snapshot), book)
 
 
 def claim_due(
     session: Session, now_us: int | None, skip: Iterable[str], limit: int, *, wait: bool
-) -> list[DisputeRow]:
+) -> list[Stored]:
     """Lock and return up to ``limit`` disputes with a deadline due by ``now_us``, earliest
     first. Rows other transactions hold are skipped (``SKIP LOCKED``), or with ``wait``
     waited for; on SQLite the transaction's writer lock already excludes everyone else."""
-    query = select(DisputeRow).where(col(DisputeRow.deadline_us) <= now_us)
+    query = _STORED.where(_DISPUTES.c.deadline_us <= now_us)
     skipped = list(skip)
     if skipped:
-        query = query.where(col(DisputeRow.case_id).not_in(skipped))
-    query = query.order_by(col(DisputeRow.deadline_us), col(DisputeRow.case_id)).limit(limit)
-    return list(session.exec(query.with_for_update(skip_locked=not wait)))
-
-
-_DISPUTE_COLUMNS = ("version", "state", "resolution", "deadline_us", "snapshot")
-_DISPUTES = DisputeRow.__table__  # type: ignore[attr-defined]
-_UPDATE_DISPUTE = (
-    update(_DISPUTES)
-    .where(_DISPUTES.c.case_id == bindparam("key"), _DISPUTES.c.version == bindparam("expected"))
-    .values({name: bindparam(name) for name in _DISPUTE_COLUMNS})
-)
-"""Move a dispute on from the version it was read at (built once: a tick runs it per dispute)."""
+        query = query.where(_DISPUTES.c.case_id.not_in(skipped))
+    query = query.order_by(_DISPUTES.c.deadline_us, _DISPUTES.c.case_id).limit(limit)
+    claimed = session.connection().execute(query.with_for_update(skip_locked=not wait))
+    return [Stored(*row) for row in claimed]
 
 
 def save(unit: Unit, rulebook_source: str, request: Request | None = None) -> None:
@@ -305,10 +340,8 @@ def append_log(session: Session, bodies: list[dict[str, Any]]) -> None:
     """Seal ``bodies`` onto the chain. Locking the head row makes concurrent appenders queue."""
     if not bodies:
         return
-    head = session.execute(
-        select(LogHead.seq, LogHead.hash).where(LogHead.id == 1).with_for_update()
-    ).one()
-    seq, prev = head.seq, head.hash
+    connection = session.connection()
+    seq, prev = connection.execute(_LOCK_HEAD).one()
     rows = []
     for body in bodies:
         seq += 1
@@ -317,12 +350,14 @@ def append_log(session: Session, bodies: list[dict[str, Any]]) -> None:
         text = json.dumps(entry, ensure_ascii=False, sort_keys=True)
         rows.append({"seq": seq, "case_id": body["case_id"], "hash": prev, "entry": text})
     _insert(session, LogRow, rows)
-    session.execute(update(LogHead).where(col(LogHead.id) == 1).values(seq=seq, hash=prev))
+    connection.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
 
 
 def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    """Core inserts on the session's connection: the ORM's bulk path cost more than the
+    database did."""
     if rows:
-        session.execute(insert(table), rows)
+        session.connection().execute(insert(_table(table)), rows)
 
 
 def log_entries(session: Session, case_id: str | None = None) -> Iterator[dict[str, Any]]:
@@ -344,8 +379,7 @@ def evidence_rows(session: Session, case_id: str) -> list[EvidenceRow]:
 
 
 def _event_count(session: Session, case_id: str) -> int:
-    query = select(func.count()).select_from(EventRow).where(EventRow.case_id == case_id)
-    return int(session.exec(query).one())
+    return int(session.connection().execute(_COUNT_EVENTS, {"case_id": case_id}).scalar_one())
 
 
 def _event_rows(case_id: str, first: int, events: list[Event]) -> list[dict[str, Any]]:

@@ -100,10 +100,12 @@ def test_audit_export_is_the_chain_and_verifies(loaded: str, tmp_path: Path) -> 
     assert f"intact ({len(entries)} entries)" in verified.stdout
 
 
-def test_the_same_cases_give_the_same_log_bytes_in_two_databases(tmp_path: Path) -> None:
+def test_the_same_cases_give_the_same_log_bytes_in_two_databases(
+    db_url: str, tmp_path: Path
+) -> None:
+    """An SQLite file, then the parametrised database (another SQLite file, or PostgreSQL)."""
     exports = []
-    for name in ("one", "two"):
-        url = f"sqlite:///{tmp_path / name}.db"
+    for url in (f"sqlite:///{tmp_path / 'first.db'}", db_url):
         assert run("replay", "--db", url, str(EXAMPLES)).returncode == 0
         exports.append(run("audit", "export", "--db", url).stdout)
     assert exports[0] == exports[1]
