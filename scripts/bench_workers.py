@@ -214,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--db", required=True, metavar="URL")
     parser.add_argument("-n", "--disputes", type=int, default=4000, help="waiting disputes")
-    parser.add_argument("--commands", type=int, default=240, help="disputes driven (x5 commands)")
+    parser.add_argument(
+        "--commands", type=int, default=240, help="disputes driven (x5 commands; 0: skip)"
+    )
     parser.add_argument("--workers", default="1,2,4,8")
     parser.add_argument("--batch", type=int, default=50, help="disputes a tick claims at once")
     parser.add_argument("--rounds", type=int, default=3)
@@ -234,16 +236,16 @@ def main(argv: list[str] | None = None) -> int:
                 deadlines[w].append(
                     measure_deadlines(args.db, scratch, args.disputes, w, args.batch)
                 )
-                commands[w].append(measure_commands(args.db, scratch, args.commands, w))
-                print(
-                    f"  round {round_ + 1}, {w} workers: "
-                    f"{deadlines[w][-1]['rate']:.0f} deadlines/s, "
-                    f"{commands[w][-1]['rate']:.0f} commands/s",
-                    flush=True,
-                )
+                line = f"  round {round_ + 1}, {w} workers: "
+                line += f"{deadlines[w][-1]['rate']:.0f} deadlines/s"
+                if args.commands:
+                    commands[w].append(measure_commands(args.db, scratch, args.commands, w))
+                    line += f", {commands[w][-1]['rate']:.0f} commands/s"
+                print(line, flush=True)
 
     summary: dict[str, Any] = {"cores": os.cpu_count(), "disputes": args.disputes}
-    for name, runs in (("deadlines", deadlines), ("commands", commands)):
+    measured = [("deadlines", deadlines)] + ([("commands", commands)] if args.commands else [])
+    for name, runs in measured:
         base = median(r["rate"] for r in runs[counts[0]])
         print(f"{name} per second (median of {args.rounds}):")
         for w in counts:
