@@ -8,7 +8,7 @@ import contextlib
 import json
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,6 @@ from adjudicator.workflow import Case, Event, Workflow
 from evidence import FilesystemStore, Party
 from evidence.store import StoredObject
 from tests.integration.test_service import CLAIM, escalated, hours, order, photo
-
-
-@pytest.fixture
-def service(db_url: str, tmp_path: Path) -> Iterator[Adjudicator]:
-    svc = Adjudicator.from_url(db_url, evidence_dir=tmp_path / "store")
-    yield svc
-    svc.close()
 
 
 def dispute_row(service: Adjudicator, case_id: str) -> DisputeRow:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -51,13 +50,6 @@ def order(paid: str = "300.00") -> Order:
 
 
 CLAIM = Claim(ClaimType.VISIBLE_DEFECT, Remedy.RETURN_AND_REFUND)
-
-
-@pytest.fixture
-def service(db_url: str, tmp_path: Path) -> Iterator[Adjudicator]:
-    svc = Adjudicator.from_url(db_url, evidence_dir=tmp_path / "store")
-    yield svc
-    svc.close()
 
 
 def escalated(service: Adjudicator, case_id: str) -> None:
