@@ -6,6 +6,10 @@ deadline are plain columns (for queries) beside a JSON snapshot of the whole :cl
 tables; the decision log is one hash chain over every dispute (``log``), whose last entry is
 mirrored in ``log_head``. An append locks the head row, so concurrent writers take turns and
 the chain stays one valid sequence; a deleted tail is caught because the head still names it.
+``commands`` keeps the idempotency keys commands were given, with their first result.
+
+The schema itself is made and changed by the Alembic revisions in :mod:`adjudicator.migrations`;
+these classes must match the newest of them (a test compares the two on both databases).
 """
 
 from __future__ import annotations

@@ -11,8 +11,10 @@ the schema and the evidence store; nothing connects at import time)::
 Each command loads the dispute, fires the deadlines due by its time ``at``, applies itself
 through the shared lifecycle machine, and commits the new state, its event, evidence verdicts,
 decisions and decision-log entries in one transaction. A refused command raises
-:class:`RefusedEvent` and changes nothing; :class:`ConflictError` means another writer changed
-the dispute first (nothing changed; the command may be tried again).
+:class:`RefusedEvent` and changes nothing. A command that finds another writer changed the
+dispute first has changed nothing and is judged again, up to ``retries`` times, before
+:class:`ConflictError` reaches the caller. Every command takes an optional idempotency key.
+Any number of processes may share the database (docs/concurrency.md).
 """
 
 from __future__ import annotations
