@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from adjudicator import snapshot
@@ -109,10 +111,8 @@ def test_a_writer_that_loses_the_race_is_retried_or_told(
     service: Adjudicator, db_url: str, tmp_path: Path, retries: int
 ) -> None:
     if db_url.startswith("sqlite"):
-        pytest.skip(
-            "on SQLite a command holds the writer lock from its first read (BEGIN IMMEDIATE), "
-            "so no other writer can commit between its read and its save"
-        )
+        sqlite_lets_no_writer_in_between(service, db_url, tmp_path, retries)
+        return
     escalated(service, "D-1")
     other = Adjudicator(service.engine, service.store)
     store = InterleavingStore(
@@ -132,6 +132,32 @@ def test_a_writer_that_loses_the_race_is_retried_or_told(
         assert event_actions(service, "D-1")[-2:] == ["submit_evidence", "submit_evidence"]
         assert dispute_row(service, "D-1").version == 5
     assert service.verify_log()[1] is None
+
+
+def sqlite_lets_no_writer_in_between(
+    service: Adjudicator, db_url: str, tmp_path: Path, retries: int
+) -> None:
+    """SQLite: a command holds the writer lock from its first read (BEGIN IMMEDIATE), so the
+    writer that would get in between waits; given 0.2 s, it gives up and the command wins."""
+    escalated(service, "D-1")
+    impatient = create_engine(db_url, connect_args={"timeout": 0.2})
+    other = Adjudicator(impatient, service.store)
+    blocked: list[str] = []
+
+    def meanwhile() -> None:
+        try:
+            other.submit_evidence("D-1", Party.BUYER, [photo(tmp_path, 2)], at=hours(3))
+        except OperationalError as exc:
+            blocked.append(str(exc.orig))
+
+    racer = Adjudicator(service.engine, InterleavingStore(tmp_path / "store", meanwhile))
+    racer.retries = retries
+    case = racer.submit_evidence("D-1", Party.BUYER, [photo(tmp_path, 1)], at=hours(3.1))
+    assert blocked == ["database is locked"]
+    assert [record.id for record in case.evidence] == ["E1"]
+    assert dispute_row(service, "D-1").version == 4
+    assert service.verify_log()[1] is None
+    impatient.dispose()
 
 
 # --- racing workers, then a sequential replay of what they committed --------------------------
