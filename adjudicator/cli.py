@@ -428,8 +428,6 @@ def _tick(args: argparse.Namespace, out: TextIO) -> int:
             now = parse_instant(args.now)
         except ValueError as exc:
             raise UsageError(f"--now {args.now}: {exc}") from None
-    if args.batch < 1:
-        raise UsageError(f"--batch {args.batch}: must be at least 1")
     service = _service(args.db, existing=True)
     ticked = service.tick(now, batch=args.batch)
     service.close()

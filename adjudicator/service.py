@@ -95,6 +95,8 @@ class Adjudicator:
     def __init__(self, engine: Engine, store: ContentStore, *, retries: int = 3) -> None:
         self.engine = engine
         self.store = store
+        if retries < 0:
+            raise UsageError(f"retries {retries}: must be 0 or more")
         self.retries = retries  # how often a command that lost a race is judged again
         self._rulebooks: dict[str, Rulebook] = {}
 
@@ -318,7 +320,8 @@ class Adjudicator:
         if idempotency_key is not None:
             asked = repository.event_json(event)
             request = repository.Request.of(idempotency_key, case_id, event.action, asked)
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while True:
             try:
                 return self._command(case_id, event, request)
             except ConflictError:
@@ -326,7 +329,7 @@ class Adjudicator:
                 # other writer left it, which may now refuse it.
                 if attempt == self.retries:
                     raise
-        raise AssertionError("unreachable")
+                attempt += 1
 
     def tick(self, now: datetime, *, batch: int = 50) -> Ticked:
         """Fire every deadline due at ``now``, in each dispute's time order; safe to run in any
@@ -340,6 +343,8 @@ class Adjudicator:
         (their rulebook no longer loads, say): those are reported and left as they were. A
         worker killed half-way commits nothing of its current batch; the next tick does it.
         """
+        if batch < 1:
+            raise UsageError(f"batch {batch}: a tick claims at least 1 dispute at a time")
         fired = 0
         failed: dict[str, str] = {}
         while True:

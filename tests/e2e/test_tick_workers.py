@@ -62,3 +62,16 @@ def test_a_killed_tick_leaves_nothing_half_done_and_the_next_finishes(
     assert fired == Counter({f"K-{n:03}": 1 for n in range(DISPUTES)})
     assert service.verify_log()[1] is None
     service.close()
+
+
+def test_a_batch_below_one_is_bad_usage(db_url: str, tmp_path: Path) -> None:
+    Adjudicator.from_url(db_url, evidence_dir=tmp_path / "store").close()
+    done = subprocess.run(
+        [sys.executable, "-m", "adjudicator", "tick", "--db", db_url, "--batch", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "batch 0: a tick claims at least 1 dispute at a time" in done.stderr

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from adjudicator import snapshot
-from adjudicator.errors import ConflictError, KeyReused
+from adjudicator.errors import ConflictError, KeyReused, UsageError
 from adjudicator.lifecycle import RefusedEvent, State
 from adjudicator.persistence import DisputeRow, EventRow
 from adjudicator.repository import PendingJournal
@@ -295,3 +295,8 @@ def json_of(row: DisputeRow) -> dict[str, Any]:
 
 def unsealed(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k not in ("seq", "prev", "hash")}
+
+
+def test_retries_below_zero_are_refused(service: Adjudicator) -> None:
+    with pytest.raises(UsageError, match="retries -1: must be 0 or more"):
+        Adjudicator(service.engine, service.store, retries=-1)

@@ -76,13 +76,17 @@ def test_a_database_made_before_migrations_is_taken_as_the_first_revision(
     db_url: str, tmp_path: Path
 ) -> None:
     engine = at_previous_revision_with_a_dispute(db_url, tmp_path)
+    before = Adjudicator(engine, FilesystemStore(tmp_path)).get("D-1")
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE alembic_version"))  # as create_all left it
     with pytest.raises(SchemaMismatch, match=r"predates migrations.*adjudicator db upgrade"):
         Adjudicator.from_url(db_url, evidence_dir=tmp_path)
     assert migrations.upgrade_url(db_url) == (None, migrations.head())
     assert schema_drift(engine) == []
-    assert Adjudicator.from_url(db_url, evidence_dir=tmp_path).get("D-1").state.value
+    service = Adjudicator.from_url(db_url, evidence_dir=tmp_path)
+    assert service.get("D-1") == before
+    assert service.verify_log() == (2, None)
+    service.close()
     engine.dispose()
 
 
