@@ -3,6 +3,13 @@
 Anything else is rejected with :class:`InvalidCase`, which names the file, the JSON pointer
 of the bad field and what is wrong with it.
 
+A case file is untrusted input. Everything in it is bounded (:data:`LIMITS`, stated in the
+JSON Schema and docs/case-files.md): the file's size, every string's length and characters,
+amounts, quantities, list lengths and the years of every instant. Duplicate keys, numbers
+written with other scripts' digits and ISO 8601 forms that are not RFC 3339 are refused.
+Evidence files must be regular files inside the case file's folder once symlinks are
+resolved; ``rulebook`` is an id, never a path.
+
 Reading is on the replay hot path, so the checks are arranged to cost little when a file is
 valid: each object's field names are compared with precomputed sets in one step, and only a
 file that fails a check takes the slower path that finds and names the first problem (in
@@ -12,12 +19,14 @@ exactly the order of the checks below).
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from adjudicator.domain import (
@@ -31,13 +40,45 @@ from adjudicator.domain import (
     Remedy,
 )
 from adjudicator.errors import AdjudicationError
+from adjudicator.rulebook import RULEBOOK_ID
 from adjudicator.workflow import ACTORS, Event, Submission
 from evidence import EvidenceKind, Party
 from evidence.declared import REQUIRED
 
 FORMAT = "dispute-case/1"
 CATEGORY = re.compile(r"^(general|used_3c\.(phone|tablet|computer|appliance|digital))$")
-AMOUNT = re.compile(r"^\d+(\.\d{1,2})?$")
+# ASCII digits only (``\d`` takes Arabic-Indic and full-width ones), and no trailing newline
+AMOUNT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?", re.ASCII)
+CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}", re.ASCII)
+# RFC 3339 (section 5.6) and nothing else of ISO 8601: no week dates, no basic format
+INSTANT = re.compile(
+    r"(\d{4})-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+# control characters (tab and newline allowed in free text only) and lone surrogates
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_FREE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a case file may hold (every limit inclusive)."""
+
+    file_bytes: int = 4 * 1024 * 1024
+    id_chars: int = 128  # case_id, order_id, sku, serial, tracking numbers, declared fields
+    name_chars: int = 500  # an item's name
+    text_chars: int = 2000  # a claim's description, an event's reason
+    path_chars: int = 1024  # an evidence file's path; each part at most 255 bytes
+    amount_digits: int = 12  # before the point; two after it at most
+    quantity: int = 1_000_000
+    items: int = 1000
+    events: int = 1000
+    evidence_per_event: int = 100
+    exclusions: int = 100
+    first_year: int = 1970
+    last_year: int = 2999
+
+
+LIMITS = Limits()
 # what a submitter may declare beside the file: capture details, and each kind's fields
 DECLARED = (
     "captured_at",
@@ -115,22 +156,52 @@ def default_rulebook(category: str) -> str:
 def read_case(path: Path) -> CaseFile:
     file = str(path)
     try:
-        # the bytes, decoded and with newlines translated, as ``path.read_text("utf-8")``
-        with path.open("rb", buffering=0) as handle:  # one read: no buffer needed
-            text = handle.read().decode("utf-8")
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        data = json.loads(text)
+        # a regular file (a FIFO or device is never read), opened without blocking
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb", buffering=0) as handle:  # one read: no buffer needed
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InvalidCase(file, "", "not a regular file")
+            raw = handle.read(LIMITS.file_bytes + 1)
     except OSError as exc:
         raise InvalidCase(file, "", f"cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > LIMITS.file_bytes:
+        raise InvalidCase(file, "", f"larger than {LIMITS.file_bytes} bytes")
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except RecursionError:
+        raise InvalidCase(file, "", "not valid JSON: nested too deeply") from None
     except ValueError as exc:
         raise InvalidCase(file, "", f"not valid JSON: {exc}") from exc
     return _Reader(file, path).case(data)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"the key {key!r} appears twice in one object")
+            seen.add(key)
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 class _Reader:
     def __init__(self, file: str, source: Path) -> None:
         self.file, self.source = file, source
+        self._root: Path | None = None
+
+    @property
+    def root(self) -> Path:
+        """The case file's folder with every symlink resolved: evidence stays inside it."""
+        if self._root is None:
+            self._root = Path(os.path.realpath(self.base))
+        return self._root
 
     @property
     def base(self) -> Path:
@@ -154,16 +225,39 @@ class _Reader:
                 raise self.fail(f"{at}/{_escape(key)}", "is required")
         return value
 
-    def text(self, value: Any, at: str, *, nullable: bool = False) -> str | None:
+    def text(
+        self, value: Any, at: str, *, nullable: bool = False, limit: int = LIMITS.id_chars
+    ) -> str | None:
+        """A non-empty string of at most ``limit`` characters, none of them a control
+        character or a lone surrogate."""
         if value is None and nullable:
             return None
         if not isinstance(value, str) or not value:
             raise self.fail(at, "must be a non-empty string")
+        if len(value) > limit:
+            raise self.fail(at, f"is {len(value)} characters long; at most {limit}")
+        if _CONTROL.search(value):
+            raise self.fail(at, "must not hold control characters or lone surrogates")
+        return value
+
+    def free_text(self, value: Any, at: str) -> str:
+        """Words a person wrote: a string (maybe empty) of at most ``text_chars``, newlines
+        and tabs allowed."""
+        if not isinstance(value, str):
+            raise self.fail(at, "must be a string")
+        if len(value) > LIMITS.text_chars:
+            raise self.fail(at, f"is {len(value)} characters long; at most {LIMITS.text_chars}")
+        if _FREE_CONTROL.search(value):
+            raise self.fail(at, "must not hold control characters or lone surrogates")
         return value
 
     def amount(self, value: Any, at: str) -> Decimal:
-        if not isinstance(value, str) or not AMOUNT.match(value):
-            raise self.fail(at, 'must be a decimal string such as "1299.00"')
+        if not isinstance(value, str) or not AMOUNT.fullmatch(value):
+            raise self.fail(
+                at,
+                f'must be a decimal string such as "1299.00" (ASCII digits, at most '
+                f"{LIMITS.amount_digits} before the point and 2 after it)",
+            )
         return Decimal(value)
 
     def instant(self, value: Any, at: str, *, nullable: bool = False) -> datetime | None:
@@ -171,7 +265,11 @@ class _Reader:
             return None
         parsed = _parse_instant(value)
         if parsed is None:
-            raise self.fail(at, "must be an RFC 3339 time with an offset")
+            raise self.fail(
+                at,
+                "must be an RFC 3339 time with an offset, such as 2026-03-05T12:00:00+08:00, "
+                f"in the years {LIMITS.first_year} to {LIMITS.last_year}",
+            )
         return parsed
 
     def optional_instant(self, value: Any, at: str) -> datetime | None:
@@ -194,15 +292,18 @@ class _Reader:
         if top["format"] != FORMAT:
             raise self.fail("/format", f"must be {FORMAT!r}")
         case_id = self.text(top["case_id"], "/case_id")
+        if not CASE_ID.fullmatch(str(case_id)):
+            raise self.fail("/case_id", "must be letters, digits and . _ : - (at most 128, ASCII)")
         order = self.order(top["order"])
         claim = self.claim(top["claim"], order)
         rulebook = top.get("rulebook", default_rulebook(order.category))
-        self.text(rulebook, "/rulebook")
+        if not (isinstance(rulebook, str) and RULEBOOK_ID.fullmatch(rulebook)):
+            raise self.fail("/rulebook", "must be a rulebook id such as kuaishou.general")
         events = self.events(top["events"])
         expected = None
         if "expected" in top:
             raw = self.obj(top["expected"], "/expected", _EXPECTED)
-            expected = {k: str(self.text(v, f"/expected/{k}")) for k, v in raw.items()}
+            expected = {k: str(self.text(v, f"/expected/{_escape(k)}")) for k, v in raw.items()}
         until = self.instant(top.get("until"), "/until", nullable=True)
         assert case_id is not None
         return CaseFile(self.source, case_id, str(rulebook), order, claim, events, expected, until)
@@ -216,6 +317,8 @@ class _Reader:
         items = o["items"]
         if not isinstance(items, list) or not items:
             raise self.fail("/order/items", "must be a non-empty list")
+        if len(items) > LIMITS.items:
+            raise self.fail("/order/items", f"has {len(items)} items; at most {LIMITS.items}")
         seven = o.get("seven_day_return", False)
         if not isinstance(seven, bool):
             raise self.fail("/order/seven_day_return", "must be true or false")
@@ -224,6 +327,10 @@ class _Reader:
             exclusions and not all(isinstance(e, str) for e in exclusions)
         ):
             raise self.fail("/order/exclusions", "must be a list of strings")
+        if len(exclusions) > LIMITS.exclusions:
+            raise self.fail("/order/exclusions", f"at most {LIMITS.exclusions}")
+        for index, exclusion in enumerate(exclusions):
+            self.text(exclusion, f"/order/exclusions/{index}")
         # the remaining fields are checked in the order Order(...) names them
         order_id = str(self.text(o["order_id"], "/order/order_id"))
         paid_amount = self.amount(o["paid_amount"], "/order/paid_amount")
@@ -245,25 +352,21 @@ class _Reader:
     def item(self, index: int, raw: Any) -> OrderItem:
         i = self.obj(raw, f"/order/items/{index}", _ITEM)
         quantity = i["quantity"]
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+        if (
+            not isinstance(quantity, int)
+            or isinstance(quantity, bool)
+            or not 1 <= quantity <= LIMITS.quantity
+        ):
             raise self.fail(
-                f"/order/items/{index}/quantity", "must be a whole number of at least 1"
+                f"/order/items/{index}/quantity",
+                f"must be a whole number from 1 to {LIMITS.quantity}",
             )
         sku, name, price, serial = i["sku"], i["name"], i["price"], i.get("serial")
-        if not (
-            isinstance(sku, str)
-            and sku
-            and isinstance(name, str)
-            and name
-            and isinstance(price, str)
-            and AMOUNT.match(price)
-            and (serial is None or (isinstance(serial, str) and serial))
-        ):  # name the first field that is wrong
-            at = f"/order/items/{index}"
-            self.text(sku, f"{at}/sku")
-            self.text(name, f"{at}/name")
-            self.amount(price, f"{at}/price")
-            self.text(serial, f"{at}/serial", nullable=True)
+        at = f"/order/items/{index}"
+        self.text(sku, f"{at}/sku")
+        self.text(name, f"{at}/name", limit=LIMITS.name_chars)
+        self.amount(price, f"{at}/price")
+        self.text(serial, f"{at}/serial", nullable=True)
         return OrderItem(str(sku), str(name), Decimal(price), quantity, serial)
 
     def claim(self, raw: Any, order: Order) -> Claim:
@@ -279,14 +382,14 @@ class _Reader:
             amount = self.amount(c["requested_amount"], "/claim/requested_amount")
             if amount > order.paid_amount:
                 raise self.fail("/claim/requested_amount", "is more than the paid amount")
-        description = c.get("description", "")
-        if not isinstance(description, str):
-            raise self.fail("/claim/description", "must be a string")
+        description = self.free_text(c.get("description", ""), "/claim/description")
         return Claim(self.choice(ClaimType, c["type"], "/claim/type"), remedy, amount, description)
 
     def events(self, raw: Any) -> tuple[Event, ...]:
         if not isinstance(raw, list) or not raw:
             raise self.fail("/events", "must be a non-empty list")
+        if len(raw) > LIMITS.events:
+            raise self.fail("/events", f"has {len(raw)} events; at most {LIMITS.events}")
         events: list[Event] = []
         last: datetime | None = None
         for index, item in enumerate(raw):
@@ -301,7 +404,7 @@ class _Reader:
         if not isinstance(raw, dict):
             raise self.fail(f"/events/{index}", "must be an object")
         action = raw.get("action")
-        if action not in ACTORS:
+        if not isinstance(action, str) or action not in ACTORS:
             raise self.fail(f"/events/{index}/action", f"must be one of {', '.join(ACTORS)}")
         at = f"/events/{index}"
         e = self.obj(raw, at, _EVENT[action])
@@ -309,8 +412,8 @@ class _Reader:
         if when is None:
             raise self.fail(f"{at}/at", "must be an RFC 3339 time with an offset")
         reason = e.get("reason")
-        if reason is not None and not isinstance(reason, str):
-            raise self.fail(f"{at}/reason", "must be a string")
+        if reason is not None:
+            self.free_text(reason, f"{at}/reason")
         if len(e) == (3 if reason is None else 4):  # at, actor, action (and reason): no more
             return Event(when, self.choice(Party, e["actor"], f"{at}/actor"), action, reason)
         evidence: tuple[Submission, ...] = ()
@@ -340,33 +443,56 @@ class _Reader:
     def evidence(self, at: str, raw: Any) -> tuple[Submission, ...]:
         if not isinstance(raw, list) or not raw:
             raise self.fail(at, "must be a non-empty list")
+        if len(raw) > LIMITS.evidence_per_event:
+            raise self.fail(at, f"has {len(raw)} items; at most {LIMITS.evidence_per_event}")
         out = []
         for index, item in enumerate(raw):
             where = f"{at}/{index}"
             e = self.obj(item, where, _SUBMISSION)
             kind = self.choice(EvidenceKind, e["kind"], f"{where}/kind")
-            name = str(self.text(e["file"], f"{where}/file"))
-            file = self.base / name
-            if not file.is_file():
-                raise self.fail(f"{where}/file", f"no such file: {file}")
+            file = self.evidence_file(e["file"], f"{where}/file")
             declared = {k: v for k, v in e.items() if k in _DECLARED}
             for key, value in declared.items():
-                if not isinstance(value, str):
-                    raise self.fail(f"{where}/{key}", "must be a string")
-            out.append(Submission(kind, file, declared))
+                self.text(value, f"{where}/{key}")
+            out.append(Submission(kind, file, declared, within=self.base))
         return tuple(out)
+
+    def evidence_file(self, value: Any, at: str) -> Path:
+        """A regular file inside the case file's folder, symlinks resolved; checked with
+        ``stat`` (nothing is read here; the file is opened, and checked again on what was
+        opened, when it is received)."""
+        name = str(self.text(value, at, limit=LIMITS.path_chars))
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or "\\" in name:
+            raise self.fail(at, "must be a path relative to the case file's folder")
+        if any(len(part.encode("utf-8")) > 255 for part in relative.parts):
+            raise self.fail(at, "has a path component longer than 255 bytes")
+        file = self.base / name
+        resolved = Path(os.path.realpath(file))
+        if not resolved.is_relative_to(self.root):
+            raise self.fail(at, "leaves the case file's folder (absolute, .. or a symlink)")
+        try:
+            mode = os.stat(resolved).st_mode
+        except OSError as exc:
+            raise self.fail(at, f"no such file: {file} ({exc.strerror or exc})") from None
+        if not stat.S_ISREG(mode):
+            raise self.fail(at, f"not a regular file: {file}")
+        return file
 
 
 def _parse_instant(value: Any) -> datetime | None:
-    """An RFC 3339 time with an offset (``Z`` too), or None for anything else."""
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if parsed.utcoffset() is not None and "T" in value:
-            return parsed
-    return None
+    """An RFC 3339 time with an offset (``Z`` too) in the years the limits allow, or None
+    for anything else."""
+    if not isinstance(value, str):
+        return None
+    match = INSTANT.fullmatch(value)
+    if match is None or not LIMITS.first_year <= int(match[1]) <= LIMITS.last_year:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:  # a month 13, an hour 25, an offset of 24 hours
+        return None
+    return parsed
 
 
 def _escape(key: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from adjudicator.auditlog import MemoryJournal
 from adjudicator.casefile import CaseFile, InvalidCase
-from adjudicator.domain import EvidenceRecord
 from adjudicator.errors import DisputeExists
+from adjudicator.examine import Examiner, Intake, scratch_store
 from adjudicator.lifecycle import RefusedEvent
 from adjudicator.rulebook import Rulebook, RulebookError, load_rulebook
-from adjudicator.workflow import Case, Event, Submission, Workflow, evidence_json
-from evidence import DisputeContext, KnownEvidence, PriorEvidence, Verdict, validate
+from adjudicator.workflow import Case, Event, Workflow, evidence_json
+from evidence import UnreadableEvidence
 
 if TYPE_CHECKING:
     from adjudicator.service import Adjudicator
@@ -25,41 +25,6 @@ if TYPE_CHECKING:
 @cache
 def builtin_rulebook(name: str) -> Rulebook:
     return load_rulebook(name)
-
-
-class ValidatingExaminer:
-    """Validates each submission with the evidence package, in its dispute context."""
-
-    def __init__(self, rulebook: Rulebook, prior: PriorEvidence | None = None) -> None:
-        self.policy = rulebook.evidence_policy()
-        self.prior = prior or KnownEvidence()
-
-    def __call__(self, sub: Submission, context: DisputeContext, id_: str) -> EvidenceRecord:
-        context = replace(context, prior=self.prior)
-        verdict = validate(
-            sub.file, sub.kind, declared=sub.declared, context=context, policy=self.policy
-        )
-        return record_of(sub, context, verdict, id_)
-
-
-def record_of(
-    sub: Submission, context: DisputeContext, verdict: Verdict, id_: str
-) -> EvidenceRecord:
-    """What the decision sees of a validated submission."""
-    return EvidenceRecord(
-        id=id_,
-        party=context.party,
-        kind=sub.kind,
-        sha256=verdict.sha256,
-        accepted=verdict.accepted,
-        reasons=tuple(r.value for r in verdict.reasons),
-        authoritative=verdict.facts.get("authoritative") is True,
-        result=sub.declared.get("result"),
-        status=sub.declared.get("status"),
-        pre_shipment=verdict.facts.get("pre_shipment") is True,
-        shows_serial=sub.declared.get("shows_serial"),
-        near_duplicate="near_duplicate" in verdict.flags,
-    )
 
 
 @dataclass
@@ -73,28 +38,59 @@ def replay(case_file: CaseFile, rulebook: Rulebook | None = None) -> Replayed:
     """Replay one case in its own fresh, in-memory store."""
     case = new_case(case_file, rulebook)
     journal = MemoryJournal()
-    flow = Workflow(journal, ValidatingExaminer(case.rulebook))
-    drive(case_file, case, lambda event: flow.apply(case, event), lambda t: flow.advance(case, t))
+    intake = Intake(scratch_store(), case.rulebook.evidence_policy())
+    try:
+        receive_evidence(case_file, intake)
+        flow = Workflow(journal, Examiner(intake))
+        drive(case_file, case, lambda e: flow.apply(case, e), lambda t: flow.advance(case, t))
+    finally:
+        intake.discard()
     return Replayed(case, journal.entries, outcome(case, case_file.expected))
 
 
 def replay_into(
-    service: Adjudicator, case_file: CaseFile, rulebook: str | Path | None = None
+    service: Adjudicator, case_file: CaseFile, rulebook: Path | None = None
 ) -> dict[str, Any]:
     """Replay one case into the service's database, as one unit of work: an invalid case
-    leaves nothing behind. Evidence reuse is checked against every dispute already there."""
+    leaves nothing behind, its evidence bytes included. Evidence reuse is checked against
+    every dispute already there. ``rulebook``: the operator's own rulebook file; otherwise the
+    case file's ``rulebook`` id (built in or registered with the service), never a path."""
     try:
-        source, book = service.rulebook(rulebook or case_file.rulebook)
+        if rulebook is not None:
+            source, book = service.rulebook(rulebook)
+        else:
+            source, book = service.rulebook_by_id(case_file.rulebook)
     except RulebookError as exc:
-        raise InvalidCase(str(case_file.path), "/rulebook", str(exc)) from exc
+        pointer = "" if rulebook is not None else "/rulebook"
+        raise InvalidCase(str(case_file.path), pointer, str(exc)) from exc
     case = new_case(case_file, book)
+    intake = Intake(service.store, book.evidence_policy())
     try:
-        service.create(case, source, lambda unit: drive(case_file, case, unit.apply, unit.advance))
+        receive_evidence(case_file, intake)  # before the transaction: decoding holds no lock
+        service.create(
+            case,
+            source,
+            lambda unit: drive(case_file, case, unit.apply, unit.advance),
+            intake=intake,
+        )
     except DisputeExists:
         raise InvalidCase(
             str(case_file.path), "/case_id", f"{case.case_id} is already in the database"
         ) from None
+    finally:
+        intake.discard()  # what create committed is no longer here
     return outcome(case, case_file.expected)
+
+
+def receive_evidence(case_file: CaseFile, intake: Intake) -> None:
+    """Receive every evidence file of the case; one that cannot be makes the case invalid."""
+    for index, event in enumerate(case_file.events):
+        for number, submission in enumerate(event.evidence):
+            try:
+                intake.receive(submission)
+            except UnreadableEvidence as exc:
+                pointer = f"/events/{index}/evidence/{number}/file"
+                raise InvalidCase(str(case_file.path), pointer, str(exc)) from exc
 
 
 def new_case(case_file: CaseFile, rulebook: Rulebook | None = None) -> Case:

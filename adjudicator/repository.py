@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +22,8 @@ from sqlmodel import Session, SQLModel, col, select
 
 from adjudicator import snapshot
 from adjudicator.auditlog import seal
-from adjudicator.domain import EvidenceRecord
 from adjudicator.errors import ConflictError, DisputeExists, KeyReused, UnknownDispute
+from adjudicator.examine import Examined, Examiner, Intake
 from adjudicator.persistence import (
     CommandRow,
     DecisionRow,
@@ -34,13 +34,9 @@ from adjudicator.persistence import (
     LogRow,
     epoch_us,
 )
-from adjudicator.replay import record_of
 from adjudicator.rulebook import Rulebook
-from adjudicator.workflow import Case, Event, Submission, Workflow
-from evidence import DisputeContext, Reason, Verdict, validate
-from evidence.errors import UnreadableEvidence
+from adjudicator.workflow import Case, Event, Workflow
 from evidence.sharpness import hamming
-from evidence.store import ContentStore
 
 RulebookLoader = Callable[[str, str], Rulebook]
 """(source, digest) -> the rulebook a stored dispute was opened under."""
@@ -113,38 +109,6 @@ class DatabasePrior:
 
 
 @dataclass(frozen=True)
-class Examined:
-    submission: Submission
-    record: EvidenceRecord
-    verdict: Verdict
-    submitted_at: datetime
-
-
-class StoringExaminer:
-    """Validates a submission against the database's prior evidence and keeps its bytes."""
-
-    def __init__(self, session: Session, case: Case, store: ContentStore) -> None:
-        self.prior = DatabasePrior(session, case.case_id)
-        self.policy = case.rulebook.evidence_policy()
-        self.store = store
-        self.examined: list[Examined] = []
-
-    def __call__(self, sub: Submission, context: DisputeContext, id_: str) -> EvidenceRecord:
-        context = replace(context, prior=self.prior)
-        verdict = validate(
-            sub.file, sub.kind, declared=sub.declared, context=context, policy=self.policy
-        )
-        if Reason.TOO_LARGE not in verdict.reasons and verdict.size > 0:
-            stored = self.store.put_file(sub.file)
-            if stored.sha256 != verdict.sha256:
-                raise UnreadableEvidence(f"{sub.file}: changed while it was being stored")
-        record = record_of(sub, context, verdict, id_)
-        assert context.submitted_at is not None  # the workflow always says when
-        self.examined.append(Examined(sub, record, verdict, context.submitted_at))
-        return record
-
-
-@dataclass(frozen=True)
 class Request:
     """A command given with an idempotency key: the key, and what the command asked."""
 
@@ -186,10 +150,10 @@ def recall(session: Session, request: Request, rulebook: RulebookLoader) -> Case
 class Unit:
     """The dispute being worked on, and the workflow that records what happens to it."""
 
-    def __init__(self, session: Session, case: Case, row: Stored | None, store: ContentStore):
+    def __init__(self, session: Session, case: Case, row: Stored | None, intake: Intake):
         self.session, self.case, self.row = session, case, row
         self.journal = PendingJournal()
-        self.examiner = StoringExaminer(session, case, store)
+        self.examiner = Examiner(intake, DatabasePrior(session, case.case_id))
         self.flow = Workflow(self.journal, self.examiner)
         self.events: list[Event] = []
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import stat
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -23,6 +26,10 @@ from adjudicator.errors import AdjudicationError
 from evidence import EvidenceKind, EvidencePolicy, Party
 
 BUILTIN = ("kuaishou.general", "kuaishou.used_3c")
+RULEBOOK_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}", re.ASCII)
+"""What a rulebook id looks like (``kuaishou.used_3c``): never a path."""
+MAX_RULEBOOK_BYTES = 1024 * 1024
+MAX_DEADLINE = timedelta(days=3660)  # no deadline of the rules comes near ten years
 _TOP_LEVEL = {"id", "version", "extends", "claim_types", "rules"}
 # what a rule of each kind may say (and must say, when the value is True)
 _FIELDS: dict[str, dict[str, bool]] = {
@@ -243,10 +250,31 @@ def _layers(name_or_path: str | Path) -> list[tuple[str, dict[str, Any]]]:
         if isinstance(current, Path) or (isinstance(current, str) and current not in BUILTIN):
             base_dir = Path(origin).parent
         extends = data.get("extends")
-        if extends is not None and not isinstance(extends, str):
-            raise RulebookError([f"{origin}: extends must be a rulebook id"])
+        if extends is not None and not (
+            isinstance(extends, str) and RULEBOOK_ID.fullmatch(extends)
+        ):
+            raise RulebookError([f"{origin}: extends must be a rulebook id, not a path"])
         current = extends
     return layers
+
+
+def _read_text(path: Path) -> str:
+    """A rulebook file's text: a regular file (never a FIFO or device) of at most
+    ``MAX_RULEBOOK_BYTES``, in UTF-8."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise RulebookError([f"{path}: not a regular file"])
+            raw = stream.read(MAX_RULEBOOK_BYTES + 1)
+    except OSError as exc:
+        raise RulebookError([f"{path}: cannot read rulebook: {exc.strerror or exc}"]) from exc
+    if len(raw) > MAX_RULEBOOK_BYTES:
+        raise RulebookError([f"{path}: larger than {MAX_RULEBOOK_BYTES} bytes"])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulebookError([f"{path}: not UTF-8: {exc}"]) from exc
 
 
 def _read(name: str | Path, base_dir: Path | None) -> tuple[str, dict[str, Any]]:
@@ -255,17 +283,16 @@ def _read(name: str | Path, base_dir: Path | None) -> tuple[str, dict[str, Any]]
         origin, text = f"adjudicator/rulebooks/{name}.toml", resource.read_text("utf-8")
     else:
         path = Path(name)
-        if not path.suffix and base_dir is not None:
+        if base_dir is not None:  # an id that ``extends`` names: the file beside the overlay
             path = base_dir / f"{name}.toml"
-        try:
-            text = path.read_text("utf-8")
-        except OSError as exc:
-            raise RulebookError([f"{path}: cannot read rulebook: {exc.strerror or exc}"]) from exc
+        text = _read_text(path)
         origin = str(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulebookError([f"{origin}: not valid TOML: {exc}"]) from exc
+    except RecursionError:
+        raise RulebookError([f"{origin}: not valid TOML: nested too deeply"]) from None
     unknown = sorted(set(data) - _TOP_LEVEL)
     if unknown:
         raise RulebookError([f"{origin}: unknown top-level key(s): {', '.join(unknown)}"])
@@ -422,8 +449,11 @@ class _Builder:
             self.fail(rid, "a deadline gives exactly one of days or hours")
             return None
         value = rule[given[0]]
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
             self.fail(rid, f"{given[0]} = {value!r} is not a positive duration")
+            return None
+        if (value if given[0] == "days" else value / 24) > MAX_DEADLINE.days:
+            self.fail(rid, f"{given[0]} = {value!r} is longer than {MAX_DEADLINE.days} days")
             return None
         return timedelta(**{given[0]: value})
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -45,10 +45,11 @@ from adjudicator.errors import (
     UnknownDispute,
     UsageError,
 )
+from adjudicator.examine import Intake
 from adjudicator.persistence import DisputeRow, EvidenceRow, connect, epoch_us
 from adjudicator.rulebook import BUILTIN, Rulebook, RulebookError, load_rulebook
 from adjudicator.workflow import Case, Event, Submission
-from evidence import FilesystemStore, Party
+from evidence import DEFAULT_POLICY, EvidencePolicy, FilesystemStore, Party
 from evidence.store import ContentStore
 
 EVIDENCE_DIR_ENV = "ADJUDICATOR_EVIDENCE_DIR"
@@ -92,26 +93,44 @@ class Ticked:
 class Adjudicator:
     """Disputes in a database, each command one transaction."""
 
-    def __init__(self, engine: Engine, store: ContentStore, *, retries: int = 3) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        store: ContentStore,
+        *,
+        retries: int = 3,
+        rulebooks: Iterable[Path] = (),
+    ) -> None:
         self.engine = engine
         self.store = store
         if retries < 0:
             raise UsageError(f"retries {retries}: must be 0 or more")
         self.retries = retries  # how often a command that lost a race is judged again
         self._rulebooks: dict[str, Rulebook] = {}
+        self._registered: dict[str, str] = {}  # rulebook id -> its file's absolute path
+        for path in rulebooks:
+            self.register_rulebook(path)
 
     @classmethod
     def from_url(
-        cls, url: str, *, evidence_dir: Path | None = None, retries: int = 3
+        cls,
+        url: str,
+        *,
+        evidence_dir: Path | None = None,
+        retries: int = 3,
+        rulebooks: Iterable[Path] = (),
     ) -> Adjudicator:
         """Connect to ``url`` (an SQLAlchemy URL). An empty database gets the schema; one at
-        another schema revision raises :class:`SchemaMismatch`, naming the upgrade command."""
+        another schema revision raises :class:`SchemaMismatch`, naming the upgrade command.
+        ``rulebooks``: rulebook files the operator registers, which case files may then name
+        by id (:meth:`register_rulebook`)."""
         settings = Settings.from_env(url, evidence_dir)
         try:
             engine = connect(settings.url)
         except (SQLAlchemyError, ImportError) as exc:
             raise UsageError(f"--db {settings.url}: cannot open the database: {exc}") from exc
-        return cls(engine, FilesystemStore(settings.evidence_dir), retries=retries)
+        store = FilesystemStore(settings.evidence_dir)
+        return cls(engine, store, retries=retries, rulebooks=rulebooks)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -320,16 +339,24 @@ class Adjudicator:
         if idempotency_key is not None:
             asked = repository.event_json(event)
             request = repository.Request.of(idempotency_key, case_id, event.action, asked)
+        intake = self._receive(case_id, event)
         attempt = 0
-        while True:
-            try:
-                return self._command(case_id, event, request)
-            except ConflictError:
-                # Nothing was written: the command is judged again on the dispute as the
-                # other writer left it, which may now refuse it.
-                if attempt == self.retries:
-                    raise
-                attempt += 1
+        try:
+            while True:
+                try:
+                    case, saved = self._command(case_id, event, request, intake)
+                except ConflictError:
+                    # Nothing was written: the command is judged again on the dispute as the
+                    # other writer left it, which may now refuse it.
+                    if attempt == self.retries:
+                        raise
+                    attempt += 1
+                    continue
+                if saved:
+                    intake.commit()
+                return case
+        finally:
+            intake.discard()
 
     def tick(self, now: datetime, *, batch: int = 50) -> Ticked:
         """Fire every deadline due at ``now``, in each dispute's time order; safe to run in any
@@ -411,35 +438,67 @@ class Adjudicator:
         source: str,
         drive: Callable[[repository.Unit], None],
         request: repository.Request | None = None,
+        *,
+        intake: Intake | None = None,
     ) -> Case:
         """Store a new dispute after ``drive`` has applied its first events, all in one unit
-        of work (replay uses this to import a whole case file at once)."""
-        with Session(self.engine) as session, session.begin():
-            if request is not None:
-                first = repository.recall(session, request, self._stored_rulebook)
-                if first is not None:
-                    return first
-            repository.ensure_new(session, case.case_id)
-            unit = repository.Unit(session, case, None, self.store)
-            drive(unit)
-            repository.save(unit, source, request)
+        of work (replay uses this to import a whole case file at once). ``intake``: the
+        evidence files, received before this is called; their bytes are kept once the unit
+        commits (and discarded otherwise)."""
+        intake = intake or self._intake(case.rulebook.evidence_policy())
+        try:
+            with Session(self.engine) as session, session.begin():
+                if request is not None:
+                    first = repository.recall(session, request, self._stored_rulebook)
+                    if first is not None:
+                        return first
+                repository.ensure_new(session, case.case_id)
+                unit = repository.Unit(session, case, None, intake)
+                drive(unit)
+                repository.save(unit, source, request)
+            intake.commit()
+        finally:
+            intake.discard()
         return case
 
     def exists(self, case_id: str) -> bool:
         with Session(self.engine) as session:
             return session.get(DisputeRow, case_id) is not None
 
-    def _command(self, case_id: str, event: Event, request: repository.Request | None) -> Case:
+    def _command(
+        self, case_id: str, event: Event, request: repository.Request | None, intake: Intake
+    ) -> tuple[Case, bool]:
+        """One attempt: the dispute after ``event``, and whether it was saved (False: the
+        idempotency key's first result was recalled)."""
         with Session(self.engine) as session, session.begin():
             if request is not None:
                 first = repository.recall(session, request, self._stored_rulebook)
                 if first is not None:
-                    return first
+                    return first, False
             row, case = repository.load(session, case_id, self._stored_rulebook)
-            unit = repository.Unit(session, case, row, self.store)
+            unit = repository.Unit(session, case, row, intake)
             unit.apply(event)
             repository.save(unit, row.rulebook, request)
-        return case
+        return case, True
+
+    def _intake(self, policy: EvidencePolicy = DEFAULT_POLICY) -> Intake:
+        return Intake(self.store, policy)
+
+    def _receive(self, case_id: str, event: Event) -> Intake:
+        """The event's evidence files, received (copied and decoded) before any transaction:
+        a slow file holds no lock. The policy is the dispute's rulebook's, read first."""
+        if not event.evidence:
+            return self._intake()
+        with Session(self.engine) as session:
+            row = repository.load(session, case_id, self._stored_rulebook)[0]
+        book = self._stored_rulebook(row.rulebook, row.rulebook_digest)
+        intake = self._intake(book.evidence_policy())
+        try:
+            intake.receive_all([event])
+        except BaseException:
+            intake.discard()
+            raise
+        return intake
 
     def _tick_batch(
         self, now: datetime, failed: dict[str, str], limit: int, *, wait: bool
@@ -455,7 +514,7 @@ class Adjudicator:
                 for row in rows:
                     try:  # loading and firing write nothing; the writes are flushed below
                         case = repository.case_of(row, self._stored_rulebook)
-                        unit = repository.Unit(session, case, row, self.store)
+                        unit = repository.Unit(session, case, row, self._intake())
                         fired += unit.advance(now)
                     except AdjudicationError as exc:
                         failed[row.case_id] = str(exc)
@@ -474,6 +533,31 @@ class Adjudicator:
             query = query.where(col(DisputeRow.case_id).not_in(list(failed)))
         with Session(self.engine) as session:
             return session.exec(query.limit(1)).first() is not None
+
+    def register_rulebook(self, path: Path) -> Rulebook:
+        """Make the rulebook file at ``path`` available by its id to case files (which name
+        rulebooks by id only, never by path). Raises :class:`RulebookError`."""
+        key, book = self.rulebook(Path(path))
+        if book.id in BUILTIN:
+            raise RulebookError([f"{path}: id {book.id} is a built-in rulebook's"])
+        if self._registered.get(book.id, key) != key:
+            raise RulebookError(
+                [f"{path}: id {book.id} is registered already, from {self._registered[book.id]}"]
+            )
+        self._registered[book.id] = key
+        return book
+
+    def rulebook_by_id(self, rulebook_id: str) -> tuple[str, Rulebook]:
+        """A built-in or registered rulebook by id (what a case file names), with its source.
+        Raises :class:`RulebookError` for any other id."""
+        if rulebook_id in BUILTIN:
+            return self.rulebook(rulebook_id)
+        if rulebook_id in self._registered:
+            return self.rulebook(Path(self._registered[rulebook_id]))
+        known = ", ".join([*BUILTIN, *sorted(self._registered)])
+        raise RulebookError(
+            [f"no rulebook {rulebook_id!r}: known are {known} (the operator registers others)"]
+        )
 
     def rulebook(self, rulebook: str | Path) -> tuple[str, Rulebook]:
         """The rulebook by a built-in id or a file, and the source disputes keep to reload it

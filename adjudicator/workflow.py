@@ -54,9 +54,15 @@ _REJECTIONS = frozenset({Remedy.REJECT_REFUND, Remedy.REJECT_RETURN})
 
 @dataclass(frozen=True)
 class Submission:
+    """A file submitted as evidence of ``kind``, with what its submitter declares.
+
+    ``within``: the folder the file must be inside, once symlinks are resolved (a case file's
+    own folder); None for a file the host names itself."""
+
     kind: EvidenceKind
     file: Path
     declared: dict[str, Any] = field(default_factory=dict)
+    within: Path | None = None
 
 
 @dataclass(frozen=True)

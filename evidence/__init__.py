@@ -21,7 +21,7 @@ from evidence.policy import DEFAULT_POLICY, EvidencePolicy
 from evidence.reasons import Finding, Reason
 from evidence.sandbox import DecoderSandbox, SandboxFailure
 from evidence.store import ContentStore, FilesystemStore, StoredObject
-from evidence.validate import validate
+from evidence.validate import Inspected, inspect, validate
 from evidence.verdict import Fact, Verdict
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "Fact",
     "FilesystemStore",
     "Finding",
+    "Inspected",
     "InvalidContext",
     "KnownEvidence",
     "NoSuchObject",
@@ -50,5 +51,6 @@ __all__ = [
     "UnreadableEvidence",
     "Verdict",
     "context_from_json",
+    "inspect",
     "validate",
 ]

@@ -103,7 +103,7 @@ def _near_duplicate(item: Item) -> bool:
 
 def _reused(item: Item) -> bool:
     prior = item.context.prior
-    if prior is None:
+    if prior is None or not item.sha256:  # no SHA-256: too large, never read
         return False
     if prior.used_elsewhere(item.sha256):
         item.findings.append(

@@ -1,11 +1,15 @@
 """One streaming pass over a file: size, SHA-256, the head for libmagic and the tail.
 
 Memory stays bounded whatever the file size: only ``HEAD_BYTES`` and ``TAIL_BYTES`` are kept.
+The file is opened without blocking and checked to be a regular file on the open descriptor
+(a FIFO, a device or ``/proc`` entry is never read), and a file over the size limit is not
+read past its head: its SHA-256 is left empty.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 import threading
 from dataclasses import dataclass
@@ -47,16 +51,24 @@ def mime_of(head: bytes) -> str:
     return str(handle.from_buffer(head)) if head else "application/x-empty"
 
 
-def sniff(path: Path) -> Sniffed:
+def sniff(path: Path, limit: int | None = None) -> Sniffed:
+    """Size, SHA-256, MIME type, head and tail of the regular file at ``path``. Over ``limit``
+    bytes (by ``fstat``, before anything is read) only the head is read, for the type, and
+    ``sha256`` is ``""``."""
     digest = hashlib.sha256()
     head = bytearray()
     tail = b""
     size = 0
     try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            raise UnreadableEvidence(f"{path}: not a regular file")
-        identity = identity_of(path)
-        with path.open("rb") as stream:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as stream:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise UnreadableEvidence(f"{path}: not a regular file")
+            identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            if limit is not None and st.st_size > limit:
+                head += stream.read(HEAD_BYTES)
+                return Sniffed(st.st_size, "", mime_of(bytes(head)), bytes(head), b"", identity)
             while chunk := stream.read(CHUNK):
                 digest.update(chunk)
                 size += len(chunk)

@@ -3,7 +3,15 @@
 Bytes are streamed (never held whole in memory) into a temporary file in the store, flushed
 to disk, and then hard-linked into place: ``link`` never replaces an existing object, so two
 processes storing the same bytes at once both succeed and one copy remains, and a crash at any
-point leaves either no object or a complete one (a stray temporary file at worst).
+point leaves either no object or a complete one.
+
+A service *stages* bytes first (:meth:`FilesystemStore.stage_stream`): they are copied and
+hashed into ``tmp/staged-<sha256>-*``, validated there (nobody else writes that copy), and
+become an object only once the database transaction that records them has committed
+(:meth:`Staged.commit`); a transaction that fails discards them, so nothing is stored for it.
+What a crash leaves in ``tmp/`` (a temporary file, or staged bytes whose transaction did or did
+not commit) is finished or removed by :meth:`FilesystemStore.collect` (``adjudicator store
+gc``), which also removes objects no dispute refers to.
 """
 
 from __future__ import annotations
@@ -15,13 +23,18 @@ import queue
 import re
 import tempfile
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from evidence.errors import NoSuchObject, StoreError
+from evidence.errors import NoSuchObject, StoreError, UnreadableEvidence
 
 CHUNK = 1024 * 1024
+INCOMING = "incoming-"
+STAGED = "staged-"
+_TRASH = "trash-"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -32,8 +45,39 @@ class StoredObject:
     created: bool  # False when the same bytes were already stored
 
 
+@dataclass(frozen=True)
+class Staged:
+    """Bytes copied into the store and hashed, not yet an object: :meth:`commit` once the
+    transaction that records them has committed, :meth:`discard` if it did not."""
+
+    path: Path
+    sha256: str
+    size: int
+    store: FilesystemStore
+
+    def commit(self) -> StoredObject:
+        created = self.store._link(self.path, self.sha256)
+        _unlink(self.path)
+        return StoredObject(self.sha256, self.size, created=created)
+
+    def discard(self) -> None:
+        _unlink(self.path)
+
+
+@dataclass
+class Collected:
+    """What :meth:`FilesystemStore.collect` did."""
+
+    recovered: list[str] = field(default_factory=list)  # staged bytes made objects
+    staged: list[str] = field(default_factory=list)  # staged bytes nobody refers to, removed
+    temporary: list[str] = field(default_factory=list)  # temporary files removed
+    objects: list[str] = field(default_factory=list)  # unreferenced objects removed
+
+
 class ContentStore(Protocol):
     """Where evidence bytes live. An object store can implement this later."""
+
+    def stage_stream(self, stream: BinaryIO) -> Staged: ...
 
     def put_stream(self, stream: BinaryIO) -> StoredObject: ...
 
@@ -80,16 +124,25 @@ class FilesystemStore:
             raise StoreError(f"{path}: cannot store: {exc}") from exc
 
     def put_stream(self, stream: BinaryIO) -> StoredObject:
-        """Hash on this thread while a writer thread writes: both release the GIL, so storing
+        """Store the stream's bytes as an object at once (stage, then commit)."""
+        return self.stage_stream(stream).commit()
+
+    def stage_stream(self, stream: BinaryIO) -> Staged:
+        """Copy the stream into ``tmp/staged-<sha256>-*``, durable but not yet an object.
+
+        Hash on this thread while a writer thread writes: both release the GIL, so staging
         costs little more than hashing alone. At most ``_IN_FLIGHT`` chunks are in memory."""
         digest = hashlib.sha256()
         size = 0
-        fd, temp = tempfile.mkstemp(dir=self._tmp, prefix="incoming-")
+        try:
+            fd, temp = tempfile.mkstemp(dir=self._tmp, prefix=INCOMING)
+        except OSError as exc:
+            raise StoreError(f"{self._tmp}: cannot write to the evidence store: {exc}") from exc
         try:
             with os.fdopen(fd, "wb") as out:  # buffered: write() writes every byte
                 writer = _Writer(out, durable=self.durable)
                 try:
-                    while chunk := stream.read(CHUNK):
+                    while chunk := _read(stream):
                         writer.put(chunk)
                         digest.update(chunk)
                         size += len(chunk)
@@ -98,22 +151,81 @@ class FilesystemStore:
                 out.flush()
                 if self.durable:
                     os.fsync(out.fileno())
-            return self._commit(temp, digest.hexdigest(), size)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
+            sha256 = digest.hexdigest()
+            os.chmod(temp, 0o444)
+            staged = Path(temp).with_name(f"{STAGED}{sha256}-{Path(temp).name[len(INCOMING) :]}")
+            os.rename(temp, staged)
+            if self.durable:
+                _fsync_dir(self._tmp)
+        except OSError as exc:  # reading the source raised UnreadableEvidence instead
+            _unlink(Path(temp))
+            raise StoreError(f"{self._tmp}: cannot write to the evidence store: {exc}") from exc
+        except BaseException:
+            _unlink(Path(temp))
+            raise
+        return Staged(staged, sha256, size, self)
 
-    def _commit(self, temp: str, sha256: str, size: int) -> StoredObject:
+    def _link(self, source: Path, sha256: str) -> bool:
+        """Link ``source`` into place as the object ``sha256``: True if it was new. An object
+        already there has its time refreshed, so that :meth:`collect` sees it as in use."""
         target = self.path_of(sha256)
         self._make_dirs(target.parent)
-        os.chmod(temp, 0o444)
         try:
-            os.link(temp, target)
+            os.link(source, target)
         except FileExistsError:
-            return StoredObject(sha256, size, created=False)
+            with contextlib.suppress(OSError):
+                os.utime(target)
+            return False
         if self.durable:
             _fsync_dir(target.parent)
-        return StoredObject(sha256, size, created=True)
+        return True
+
+    def collect(
+        self, referenced: Callable[[str], bool], *, grace_seconds: float = 3600.0
+    ) -> Collected:
+        """Garbage collection, safe beside running services.
+
+        - staged bytes whose SHA-256 a dispute refers to (their transaction committed, then
+          the process died before linking them) become objects;
+        - staged bytes no dispute refers to, and temporary files, older than ``grace_seconds``
+          (their writer is long gone) are removed;
+        - objects no dispute refers to, older than ``grace_seconds``, are removed: each is
+          moved aside, ``referenced`` is asked again, and it is put back if a transaction that
+          committed meanwhile now refers to it (a service links its bytes only after its
+          commit, so either the question sees that commit or the link comes after the move).
+        """
+        report = Collected()
+        cutoff = time.time() - grace_seconds
+        for entry in sorted(self._tmp.iterdir()):
+            name = entry.name
+            old = _mtime(entry) < cutoff
+            if name.startswith(STAGED) and _SHA256.match(name[len(STAGED) : len(STAGED) + 64]):
+                sha256 = name[len(STAGED) : len(STAGED) + 64]
+                if referenced(sha256):
+                    if self._link(entry, sha256):
+                        report.recovered.append(sha256)
+                    _unlink(entry)
+                elif old:
+                    report.staged.append(name)
+                    _unlink(entry)
+            elif old and (name.startswith((INCOMING, STAGED, _TRASH))):
+                report.temporary.append(name)
+                _unlink(entry)
+        for target in sorted(self._objects.glob("??/??/*")):
+            sha256 = target.name
+            if not _SHA256.match(sha256) or _mtime(target) >= cutoff or referenced(sha256):
+                continue
+            aside = self._tmp / f"{_TRASH}{sha256}"
+            try:
+                os.rename(target, aside)
+            except FileNotFoundError:
+                continue
+            if referenced(sha256):
+                self._link(aside, sha256)
+            else:
+                report.objects.append(sha256)
+            _unlink(aside)
+        return report
 
     def _make_dirs(self, leaf: Path) -> None:
         """``objects/ab/cd``, each new level made durable in its parent."""
@@ -168,6 +280,25 @@ class _Writer:
                         self._unsynced = 0
                 except BaseException as exc:  # handed to the caller's thread
                     self._error = exc
+
+
+def _read(stream: BinaryIO) -> bytes:
+    try:
+        return stream.read(CHUNK)
+    except OSError as exc:
+        raise UnreadableEvidence(f"cannot read the file being stored: {exc}") from exc
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.lstat().st_mtime
+    except FileNotFoundError:
+        return time.time()
 
 
 def _fsync_dir(path: Path) -> None:

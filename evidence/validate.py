@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from evidence.reasons import Finding, Reason
 from evidence.report import ProbeReport
 from evidence.sandbox import DecoderSandbox, SandboxFailure, shared_sandbox
 from evidence.sniff import Sniffed, identity_of, sniff
-from evidence.verdict import Facts, Verdict, unique_findings
+from evidence.verdict import Fact, Facts, Verdict, unique_findings
 from evidence.video import probe_video
 
 
@@ -45,16 +46,69 @@ def validate(
     policy: EvidencePolicy = DEFAULT_POLICY,
     sandbox: DecoderSandbox | None = None,
 ) -> Verdict:
-    """Validate the file at ``path`` as evidence of ``kind``.
+    """Validate the file at ``path`` as evidence of ``kind``: :func:`inspect`, then
+    :meth:`Inspected.judge` in ``context``.
 
     Never raises for what the file contains; raises :class:`~evidence.errors.UnreadableEvidence`
-    when it cannot be read, or changes while it is read (the verdict's SHA-256 must be that of
-    the bytes judged), and ``ValueError`` for an unknown kind. A service validates the stored,
-    content-addressed copy, which never changes.
+    when it cannot be read, is not a regular file, or changes while it is read (the verdict's
+    SHA-256 must be that of the bytes judged), and ``ValueError`` for an unknown kind. A
+    service validates its own staged copy of the bytes, which nobody else writes.
     """
+    inspected = inspect(path, kind, declared=declared, policy=policy, sandbox=sandbox)
+    return inspected.judge(context)
+
+
+@dataclass(frozen=True)
+class Inspected:
+    """What a file's bytes and its declared metadata say, before the dispute checks.
+
+    This is the slow part of validation (decoding), so a service does it before its write
+    transaction begins, and judges the result in the dispute's context inside it."""
+
+    kind: EvidenceKind
+    sha256: str  # "" when the file was over the size limit and not read
+    size: int
+    mime: str
+    meta: Declared
+    findings: tuple[Finding, ...]
+    facts: Mapping[str, Fact]
+    policy: EvidencePolicy
+
+    def judge(self, context: DisputeContext | None) -> Verdict:
+        """The verdict in ``context`` (the dispute checks), or without one (they are then
+        listed as skipped)."""
+        findings = list(self.findings)
+        facts: Facts = dict(self.facts)
+        skipped = CHECKS_BY_KIND[self.kind]
+        flags: tuple[str, ...] = ()
+        if context is not None:  # the checks add to findings and facts in place
+            item = Item(self.kind, self.sha256, self.meta, facts, context, self.policy, findings)
+            skipped = run_checks(item)
+            flags = tuple(item.flags)
+        return Verdict(
+            kind=self.kind,
+            sha256=self.sha256,
+            size=self.size,
+            mime=self.mime,
+            findings=unique_findings(findings),
+            facts=facts,
+            skipped=skipped,
+            flags=flags,
+        )
+
+
+def inspect(
+    path: str | Path,
+    kind: EvidenceKind | str,
+    *,
+    declared: Mapping[str, Any] | None = None,
+    policy: EvidencePolicy = DEFAULT_POLICY,
+    sandbox: DecoderSandbox | None = None,
+) -> Inspected:
+    """Everything :func:`validate` checks that does not need the dispute (same errors)."""
     kind = EvidenceKind(kind)
     path = Path(path)
-    sniffed = sniff(path)
+    sniffed = sniff(path, policy.size_limit(kind))
     meta, meta_findings, meta_facts = read_declared(kind, declared or {}, policy)
     box = sandbox or shared_sandbox(policy.decoder_seconds, policy.decoder_memory_bytes)
     try:
@@ -78,22 +132,23 @@ def validate(
                 f"declared report_no {meta.report_no!r} does not appear in the PDF's text",
             )
         )
-    skipped = CHECKS_BY_KIND[kind]
-    flags: tuple[str, ...] = ()
-    if context is not None:  # the checks add to findings and facts in place
-        item = Item(kind, sniffed.sha256, meta, facts, context, policy, findings)
-        skipped = run_checks(item)
-        flags = tuple(item.flags)
-    return Verdict(
-        kind=kind,
-        sha256=sniffed.sha256,
-        size=sniffed.size,
-        mime=sniffed.mime,
-        findings=unique_findings(findings),
-        facts=facts,
-        skipped=skipped,
-        flags=flags,
+    return Inspected(
+        kind, sniffed.sha256, sniffed.size, sniffed.mime, meta, tuple(findings), facts, policy
     )
+
+
+def too_large(
+    kind: EvidenceKind,
+    size: int,
+    mime: str,
+    declared: Mapping[str, Any] | None = None,
+    policy: EvidencePolicy = DEFAULT_POLICY,
+) -> Inspected:
+    """A file refused by its size alone (from ``fstat``), none of it read but its head."""
+    meta, meta_findings, meta_facts = read_declared(kind, declared or {}, policy)
+    limit = policy.size_limit(kind)
+    first = Finding(Reason.TOO_LARGE, f"{size} bytes; a {kind} may have {limit}")
+    return Inspected(kind, "", size, mime, meta, (first, *meta_findings), meta_facts, policy)
 
 
 def _inspect_content(
@@ -106,7 +161,7 @@ def _inspect_content(
     sandbox: DecoderSandbox,
 ) -> ProbeReport:
     limit = policy.size_limit(kind)
-    if sniffed.size > limit:
+    if sniffed.size > limit:  # sniff read only the head
         return _rejected(Reason.TOO_LARGE, f"{sniffed.size} bytes; a {kind} may have {limit}")
     allowed = ALLOWED_TYPES[kind]
     if sniffed.mime not in allowed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,7 @@ def test_a_case_already_in_the_database_is_invalid_and_the_rest_still_replay(
 ) -> None:
     source = json.loads(SPEC_CASE.read_text("utf-8"))
     source["case_id"] = "KS-NEW-1"
-    for event in source["events"]:
-        for item in event.get("evidence", []):
-            item["file"] = str((EXAMPLES / item["file"]).resolve())
+    shutil.copytree(EXAMPLES / "evidence", tmp_path / "evidence")
     fresh = tmp_path / "new.json"
     fresh.write_text(json.dumps(source), "utf-8")
 

@@ -22,11 +22,10 @@ from adjudicator import snapshot
 from adjudicator.errors import ConflictError, KeyReused, UsageError
 from adjudicator.lifecycle import RefusedEvent, State
 from adjudicator.persistence import DisputeRow, EventRow
-from adjudicator.repository import PendingJournal
+from adjudicator.repository import DatabasePrior, PendingJournal
 from adjudicator.service import Adjudicator
 from adjudicator.workflow import Case, Event, Workflow
-from evidence import FilesystemStore, Party
-from evidence.store import StoredObject
+from evidence import Party
 from tests.integration.test_service import CLAIM, escalated, hours, order, photo
 
 
@@ -91,35 +90,39 @@ def test_a_refused_command_leaves_no_key_behind(service: Adjudicator) -> None:
 
 
 # --- conflicts and retries ---------------------------------------------------------------------
-class InterleavingStore(FilesystemStore):
-    """Runs ``meanwhile`` (another writer's command) the first time a file is stored: that is
-    after the command has read its dispute and before it saves."""
+def interleave(monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], Any]) -> None:
+    """Run ``meanwhile`` (another writer's command) the first time a command checks its
+    evidence for reuse: that is inside its transaction, after it has read its dispute and
+    before it saves (its files were received before the transaction began)."""
+    original = DatabasePrior.used_elsewhere
+    pending = [meanwhile]
 
-    def __init__(self, root: Path, meanwhile: Callable[[], Any]) -> None:
-        super().__init__(root)
-        self.meanwhile: Callable[[], Any] | None = meanwhile
+    def hooked(self: DatabasePrior, sha256: str) -> bool:
+        if pending:
+            pending.pop()()
+        return original(self, sha256)
 
-    def put_file(self, path: str | Path) -> StoredObject:
-        if self.meanwhile is not None:
-            run, self.meanwhile = self.meanwhile, None
-            run()
-        return super().put_file(path)
+    monkeypatch.setattr(DatabasePrior, "used_elsewhere", hooked)
 
 
 @pytest.mark.parametrize("retries", [0, 1])
 def test_a_writer_that_loses_the_race_is_retried_or_told(
-    service: Adjudicator, db_url: str, tmp_path: Path, retries: int
+    service: Adjudicator,
+    db_url: str,
+    tmp_path: Path,
+    retries: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if db_url.startswith("sqlite"):
-        sqlite_lets_no_writer_in_between(service, db_url, tmp_path, retries)
+        sqlite_lets_no_writer_in_between(service, db_url, tmp_path, retries, monkeypatch)
         return
     escalated(service, "D-1")
     other = Adjudicator(service.engine, service.store)
-    store = InterleavingStore(
-        tmp_path / "store",
+    interleave(
+        monkeypatch,
         lambda: other.submit_evidence("D-1", Party.BUYER, [photo(tmp_path, 2)], at=hours(3)),
     )
-    racer = Adjudicator(service.engine, store, retries=retries)
+    racer = Adjudicator(service.engine, service.store, retries=retries)
     submit = [photo(tmp_path, 1)]
     if retries == 0:
         with pytest.raises(ConflictError, match="D-1 was changed by another writer"):
@@ -135,7 +138,11 @@ def test_a_writer_that_loses_the_race_is_retried_or_told(
 
 
 def sqlite_lets_no_writer_in_between(
-    service: Adjudicator, db_url: str, tmp_path: Path, retries: int
+    service: Adjudicator,
+    db_url: str,
+    tmp_path: Path,
+    retries: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """SQLite: a command holds the writer lock from its first read (BEGIN IMMEDIATE), so the
     writer that would get in between waits; given 0.2 s, it gives up and the command wins."""
@@ -150,8 +157,8 @@ def sqlite_lets_no_writer_in_between(
         except OperationalError as exc:
             blocked.append(str(exc.orig))
 
-    racer = Adjudicator(service.engine, InterleavingStore(tmp_path / "store", meanwhile))
-    racer.retries = retries
+    interleave(monkeypatch, meanwhile)
+    racer = Adjudicator(service.engine, service.store, retries=retries)
     case = racer.submit_evidence("D-1", Party.BUYER, [photo(tmp_path, 1)], at=hours(3.1))
     assert blocked == ["database is locked"]
     assert [record.id for record in case.evidence] == ["E1"]

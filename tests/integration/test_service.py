@@ -212,10 +212,7 @@ def test_an_invalid_case_leaves_nothing_in_the_database(
 ) -> None:
     source = json.loads((EXAMPLES / "KS-2026-000123.json").read_text("utf-8"))
     source["events"][2]["action"] = "agree"  # refused: the merchant already rejected
-    for item in source["events"][3]["evidence"]:
-        item["file"] = str((EXAMPLES / item["file"]).resolve())
-    for item in source["events"][5]["evidence"]:
-        item["file"] = str((EXAMPLES / item["file"]).resolve())
+    shutil.copytree(EXAMPLES / "evidence", tmp_path / "evidence")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(source), "utf-8")
     with pytest.raises(Exception, match=r"/events/2: agree is not allowed in state merchant"):
@@ -224,6 +221,9 @@ def test_an_invalid_case_leaves_nothing_in_the_database(
     assert list(service.log()) == []
     with Session(service.engine) as session:
         assert session.exec(select(func.count()).select_from(LogRow)).one() == 0
+    # nor in the evidence store: its files were received, then discarded
+    root = Path(service.store.root)  # type: ignore[attr-defined]
+    assert [p for p in root.rglob("*") if p.is_file()] == []
 
 
 def test_examples_replay_into_the_database_as_in_memory(service: Adjudicator) -> None:
