@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from adjudicator.casefile import read_case
 from adjudicator.domain import Claim, ClaimType, Liability, Order, OrderItem, Remedy
 from adjudicator.errors import ConflictError, DisputeExists, StoreMismatch, UnknownDispute
+from adjudicator.examine import Intake
 from adjudicator.lifecycle import RefusedEvent, State
 from adjudicator.persistence import DecisionRow, DisputeRow, EventRow, EvidenceRow, LogRow
 from adjudicator.replay import outcome, replay, replay_into
@@ -148,7 +149,7 @@ def test_a_stale_writer_gets_a_conflict_and_changes_nothing(service: Adjudicator
     service.agree("D-1", at=hours(1))  # another writer moves the dispute on
 
     with Session(service.engine) as session, session.begin():
-        unit = Unit(session, stale_case, stale_row, service.store)
+        unit = Unit(session, stale_case, stale_row, Intake(service.store))
         unit.apply(Event(hours(2), Party.MERCHANT, "reject"))
         with pytest.raises(ConflictError, match="D-1 was changed by another writer"):
             save(unit, stale_row.rulebook)
