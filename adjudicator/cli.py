@@ -1,4 +1,10 @@
-"""The ``adjudicator`` command (CASE_FORMAT.md, "Command line")."""
+"""The ``adjudicator`` command (docs/cli.md).
+
+Every outcome has its exit status: 0 done, 1 a negative result (an expectation not met, a
+file rejected, a broken log), 2 input or usage to correct (an invalid case file names the file
+and the JSON pointer), 3 the database or evidence store failed (down, locked, full), 4 a bug
+in the adjudicator. Errors are one line on stderr; ``--debug`` adds the traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,31 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from adjudicator.errors import AdjudicationError, UsageError
-from evidence import EvidenceError, EvidenceKind, Verdict, context_from_json, validate
+from adjudicator.errors import AdjudicationError, Unavailable, UsageError
+from evidence import (
+    EvidenceError,
+    EvidenceKind,
+    StoreError,
+    Verdict,
+    context_from_json,
+    validate,
+)
 
 if TYPE_CHECKING:
     from adjudicator.auditlog import Break
+    from adjudicator.rulebook import Rulebook
     from adjudicator.service import Adjudicator
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3
+EXIT_BUG = 4
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,21 +44,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args, sys.stdout)
-    except (AdjudicationError, EvidenceError) as exc:
-        # every error is "could not do what was asked" (exit 2): bad usage, an unknown
-        # dispute, a database that does not fit; a broken log or a rejected file is a result
-        print(f"adjudicator: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except KeyboardInterrupt:
+        print("adjudicator: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        code, message = failure(exc)
+        if args.debug:
+            traceback.print_exc()
+        print(f"adjudicator: {message}", file=sys.stderr)
+        return code
     return code
+
+
+def failure(exc: BaseException) -> tuple[int, str]:
+    """The exit status and the one-line message for an error that stopped a command."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, Unavailable | StoreError | SQLAlchemyError | OSError | MemoryError):
+        return EXIT_UNAVAILABLE, f"unavailable: {one_line(exc)}"
+    if isinstance(exc, AdjudicationError | EvidenceError):
+        # could not do what was asked: bad usage, an unknown dispute, a database that does
+        # not fit; a broken log or a rejected file is a result, not an error
+        return EXIT_USAGE, f"error: {one_line(exc)}"
+    return EXIT_BUG, (
+        f"internal error ({type(exc).__name__}: {one_line(exc)}); this is a bug, please "
+        "report it with the output of --debug"
+    )
+
+
+def one_line(exc: BaseException) -> str:
+    """The error's first line; a database driver's own message rather than SQLAlchemy's."""
+    inner = getattr(exc, "orig", None)
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror}"
+    else:
+        text = str(inner if isinstance(inner, BaseException) else exc) or type(exc).__name__
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first[:500]
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="adjudicator",
-        description="Settle after-sales disputes by the platform's burden-of-proof rules.",
+        description="Settle after-sales disputes by the platform's burden-of-proof rules. "
+        "Exit 0 done, 1 a negative result, 2 input to correct, 3 the database or evidence "
+        "store failed, 4 a bug.",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of an error that stops a command"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     evidence = commands.add_parser("evidence", help="evidence files")
@@ -65,23 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="one JSON verdict a line")
     check.set_defaults(run=_evidence_check)
 
-    replay = commands.add_parser(
-        "replay",
-        help="replay case files",
-        description="Replay each case file (or folder of *.json) from nothing. Exit 0 when "
-        "all replayed and matched their expected blocks, 1 when an expected block did not "
-        "match, 2 when a case file is invalid (the others are still replayed).",
-    )
-    replay.add_argument("paths", nargs="+", metavar="PATH", type=Path)
-    replay.add_argument("--json", action="store_true", help="one JSON object per case a line")
-    replay.add_argument("--rulebook", metavar="FILE", type=Path, help="replay under this rulebook")
-    replay.add_argument(
-        "--db",
-        metavar="URL",
-        help="persist the cases into this database (sqlite:///file.db, postgresql+psycopg://...) "
-        "instead of memory; evidence reuse is then checked against every dispute in it",
-    )
-    replay.set_defaults(run=_replay)
+    _replay_command(commands)
 
     show = commands.add_parser(
         "show",
@@ -124,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     tick.set_defaults(run=_tick)
 
     _database_commands(commands)
+    _store_commands(commands)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a case file")
     schema.set_defaults(run=_schema)
@@ -155,6 +193,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _replay_command(commands: Any) -> None:
+    replay = commands.add_parser(
+        "replay",
+        help="replay case files",
+        description="Replay each case file (or folder of *.json) from nothing. Exit 0 when "
+        "all replayed and matched their expected blocks, 1 when an expected block did not "
+        "match, 2 when a case file is invalid (the others are still replayed).",
+    )
+    replay.add_argument("paths", nargs="+", metavar="PATH", type=Path)
+    replay.add_argument("--json", action="store_true", help="one JSON object per case a line")
+    replay.add_argument("--rulebook", metavar="FILE", type=Path, help="replay under this rulebook")
+    replay.add_argument(
+        "--register-rulebook",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="a rulebook file that case files may name by its id (repeatable); a case file's "
+        "rulebook is an id, never a path",
+    )
+    replay.add_argument(
+        "--db",
+        metavar="URL",
+        help="persist the cases into this database (sqlite:///file.db, postgresql+psycopg://...) "
+        "instead of memory; evidence reuse is then checked against every dispute in it",
+    )
+    replay.set_defaults(run=_replay)
+
+
 def _database_commands(commands: Any) -> None:
     db = commands.add_parser("db", help="the database's schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -169,19 +236,45 @@ def _database_commands(commands: Any) -> None:
     upgrade.set_defaults(run=_db_upgrade)
 
 
+def _store_commands(commands: Any) -> None:
+    store = commands.add_parser("store", help="the evidence store")
+    store_commands = store.add_subparsers(dest="store_command", required=True)
+    gc = store_commands.add_parser(
+        "gc",
+        help="finish or remove what interrupted writes left in the evidence store",
+        description="Make objects of staged evidence whose dispute committed (the process "
+        "died before it linked them), and remove staged evidence, temporary files and objects "
+        "no dispute in the database refers to that are older than the grace period. Safe "
+        "beside running services. Exit 0.",
+    )
+    _db_option(gc)
+    gc.add_argument(
+        "--grace",
+        metavar="SECONDS",
+        type=float,
+        default=3600.0,
+        help="leave younger files alone, as a running command may still need them (default 3600)",
+    )
+    gc.set_defaults(run=_store_gc)
+
+
 def _db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", metavar="URL", required=True, help="an SQLAlchemy URL (sqlite:///file.db, ...)"
     )
 
 
-def _service(url: str, *, existing: bool) -> Adjudicator:
+def _service(url: str, *, existing: bool, rulebooks: Sequence[Path] = ()) -> Adjudicator:
     """The service on ``url``; ``existing``: an SQLite file must already be there (reading
     commands never create an empty database by mistake)."""
+    from adjudicator.rulebook import RulebookError
     from adjudicator.service import Adjudicator
 
     _check_url(url, existing=existing)
-    return Adjudicator.from_url(url)
+    try:
+        return Adjudicator.from_url(url, rulebooks=rulebooks)
+    except RulebookError as exc:
+        raise UsageError(f"--register-rulebook: {exc}") from None
 
 
 def _check_url(url: str, *, existing: bool) -> None:
@@ -252,7 +345,7 @@ def _case_files(paths: list[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             files.extend(sorted(path.glob("*.json")))
-        elif path.is_file():
+        elif path.exists():  # not a regular file: read_case says so, as an invalid case
             files.append(path)
         else:
             raise UsageError(f"{path}: no such file or folder")
@@ -262,24 +355,32 @@ def _case_files(paths: list[Path]) -> list[Path]:
 def _replay(args: argparse.Namespace, out: TextIO) -> int:
     from adjudicator.casefile import InvalidCase, read_case
     from adjudicator.replay import replay, replay_into
-    from adjudicator.rulebook import RulebookError, load_rulebook
 
-    try:
-        rulebook = None if args.rulebook is None else load_rulebook(args.rulebook)
-    except RulebookError as exc:
-        raise UsageError(f"--rulebook {args.rulebook}: {exc}") from None
+    rulebook, registered = _operator_rulebooks(args)
     files = _case_files(args.paths)
-    service = None if args.db is None else _service(args.db, existing=False)
-    invalid = mismatched = 0
+    service = None
+    if args.db is not None:
+        service = _service(args.db, existing=False, rulebooks=args.register_rulebook)
+    invalid = mismatched = bugs = 0
     for number, file in enumerate(files, start=1):
         try:
+            case_file = read_case(file)
             if service is None:
-                line = replay(read_case(file), rulebook).output
+                line = replay(case_file, rulebook or registered.get(case_file.rulebook)).output
             else:
-                line = replay_into(service, read_case(file), args.rulebook)
+                line = replay_into(service, case_file, args.rulebook)
         except InvalidCase as exc:
             invalid += 1
             print(f"adjudicator: invalid case: {exc}", file=sys.stderr)
+            continue
+        except Exception as exc:
+            code, message = failure(exc)
+            if code != EXIT_BUG:  # the database or store failed: the next case would too
+                raise
+            bugs += 1
+            if args.debug:
+                traceback.print_exc()
+            print(f"adjudicator: {file}: {message}", file=sys.stderr)
             continue
         if line.get("expected_match") is False:
             mismatched += 1
@@ -296,7 +397,26 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
             f"{len(files)} case(s): {len(files) - invalid} replayed, "
             f"{mismatched} not as expected, {invalid} invalid\n"
         )
+    if bugs:
+        return EXIT_BUG
     return EXIT_USAGE if invalid else EXIT_REJECTED if mismatched else EXIT_OK
+
+
+def _operator_rulebooks(args: argparse.Namespace) -> tuple[Rulebook | None, dict[str, Rulebook]]:
+    """``--rulebook`` (for every case) and the ``--register-rulebook`` files by id."""
+    from adjudicator.rulebook import BUILTIN, RulebookError, load_rulebook
+
+    registered: dict[str, Rulebook] = {}
+    try:
+        rulebook = None if args.rulebook is None else load_rulebook(args.rulebook)
+        for path in args.register_rulebook:
+            book = load_rulebook(path)
+            if book.id in BUILTIN or book.id in registered:
+                raise RulebookError([f"{path}: id {book.id} is taken"])
+            registered[book.id] = book
+    except RulebookError as exc:
+        raise UsageError(f"rulebook: {exc}") from None
+    return rulebook, registered
 
 
 def _replay_row(line: dict[str, Any]) -> str:
@@ -359,6 +479,18 @@ def _verified(out: TextIO, source: str, count: int, broken: Break | None) -> int
         out.write(f"{source}: broken at {broken}\n")
         return EXIT_REJECTED
     out.write(f"{source}: intact ({count} entries)\n")
+    return EXIT_OK
+
+
+def _store_gc(args: argparse.Namespace, out: TextIO) -> int:
+    service = _service(args.db, existing=True)
+    done = service.collect_garbage(grace_seconds=args.grace)
+    service.close()
+    out.write(
+        f"recovered {len(done.recovered)} object(s) whose dispute committed; removed "
+        f"{len(done.objects)} unreferenced object(s), {len(done.staged)} staged file(s) and "
+        f"{len(done.temporary)} temporary file(s)\n"
+    )
     return EXIT_OK
 
 

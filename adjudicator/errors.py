@@ -11,8 +11,10 @@
     ├── UnknownDispute      no dispute with that id in the database (exit 2)
     ├── DisputeExists       a dispute with that id is already in the database
     ├── ConflictError       another writer changed the dispute first; nothing changed
-    └── StoreMismatch       a dispute's stored rulebook is not the one loaded now
-        └── SchemaMismatch  the database's schema revision is not this installation's
+    ├── StoreMismatch       a dispute's stored rulebook is not the one loaded now
+    │   └── SchemaMismatch  the database's schema revision is not this installation's
+    └── Unavailable         the database or the evidence store failed (down, locked, full)
+                            (exit 3)
 
 Evidence errors (:mod:`evidence.errors`) are the evidence package's own tree; the CLI treats
 them as usage errors, since hostile file *content* never raises (it gets a verdict).
@@ -74,3 +76,9 @@ class StoreMismatch(AdjudicationError):
 class SchemaMismatch(StoreMismatch):
     """The database's schema revision is not the one this installation runs on; the message
     names the command that upgrades it."""
+
+
+class Unavailable(AdjudicationError):
+    """The database or the evidence store could not do what was asked: it is down, locked
+    past its timeout, full or read-only. Nothing of the command was committed; trying again
+    later may succeed."""

@@ -14,7 +14,7 @@ from adjudicator.casefile import CaseFile, InvalidCase
 from adjudicator.errors import DisputeExists
 from adjudicator.examine import Examiner, Intake, scratch_store
 from adjudicator.lifecycle import RefusedEvent
-from adjudicator.rulebook import Rulebook, RulebookError, load_rulebook
+from adjudicator.rulebook import BUILTIN, Rulebook, RulebookError, load_rulebook
 from adjudicator.workflow import Case, Event, Workflow, evidence_json
 from evidence import UnreadableEvidence
 
@@ -127,9 +127,17 @@ def drive(
 
 
 def _rulebook(case_file: CaseFile) -> Rulebook:
+    """The case file's rulebook id, built in (the caller passes a registered one)."""
+    if case_file.rulebook not in BUILTIN:
+        raise InvalidCase(
+            str(case_file.path),
+            "/rulebook",
+            f"no rulebook {case_file.rulebook!r}: built in are {', '.join(BUILTIN)} (the "
+            "operator registers others with --register-rulebook)",
+        )
     try:
         return builtin_rulebook(case_file.rulebook)
-    except RulebookError as exc:
+    except RulebookError as exc:  # pragma: no cover - the built-in rulebooks load
         raise InvalidCase(str(case_file.path), "/rulebook", str(exc)) from exc
 
 

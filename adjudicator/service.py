@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from adjudicator import repository, snapshot
@@ -42,6 +42,7 @@ from adjudicator.errors import (
     ConflictError,
     DisputeExists,
     StoreMismatch,
+    Unavailable,
     UnknownDispute,
     UsageError,
 )
@@ -50,7 +51,7 @@ from adjudicator.persistence import DisputeRow, EvidenceRow, connect, epoch_us
 from adjudicator.rulebook import BUILTIN, Rulebook, RulebookError, load_rulebook
 from adjudicator.workflow import Case, Event, Submission
 from evidence import DEFAULT_POLICY, EvidencePolicy, FilesystemStore, Party
-from evidence.store import ContentStore
+from evidence.store import Collected, ContentStore
 
 EVIDENCE_DIR_ENV = "ADJUDICATOR_EVIDENCE_DIR"
 
@@ -127,8 +128,10 @@ class Adjudicator:
         settings = Settings.from_env(url, evidence_dir)
         try:
             engine = connect(settings.url)
-        except (SQLAlchemyError, ImportError) as exc:
+        except (ArgumentError, ImportError) as exc:
             raise UsageError(f"--db {settings.url}: cannot open the database: {exc}") from exc
+        except SQLAlchemyError as exc:
+            raise Unavailable(f"--db {settings.url}: cannot open the database: {exc}") from exc
         store = FilesystemStore(settings.evidence_dir)
         return cls(engine, store, retries=retries, rulebooks=rulebooks)
 
@@ -430,6 +433,19 @@ class Adjudicator:
             return count, Break(count + 1, f"is missing: {why} (the tail was deleted)")
         why = f"the head records {head.seq} entries, but the log goes on"
         return count, Break(head.seq + 1, f"was appended outside the log: {why}")
+
+    def collect_garbage(self, *, grace_seconds: float = 3600.0) -> Collected:
+        """Finish or remove what interrupted writes left in the evidence store
+        (:meth:`FilesystemStore.collect`), asking the database which bytes disputes refer to."""
+        if not isinstance(self.store, FilesystemStore):  # pragma: no cover - one store today
+            raise UsageError("garbage collection needs a FilesystemStore")
+
+        def referenced(sha256: str) -> bool:
+            query = select(EvidenceRow.id).where(EvidenceRow.sha256 == sha256).limit(1)
+            with Session(self.engine) as session:
+                return session.exec(query).first() is not None
+
+        return self.store.collect(referenced, grace_seconds=grace_seconds)
 
     # --- units of work ---------------------------------------------------------------------
     def create(

@@ -17,9 +17,9 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from adjudicator.errors import SchemaMismatch, UsageError
+from adjudicator.errors import SchemaMismatch, Unavailable, UsageError
 
 _LOCK_KEY = 0x616A7564  # the PostgreSQL advisory lock that migrations take ("ajud")
 
@@ -69,8 +69,10 @@ def upgrade_url(url: str) -> tuple[str | None, str]:
 
     try:
         engine = engine_for(url)
-    except (SQLAlchemyError, ImportError) as exc:
+    except (ArgumentError, ImportError) as exc:
         raise UsageError(f"--db {url}: cannot open the database: {exc}") from exc
+    except SQLAlchemyError as exc:
+        raise Unavailable(f"--db {url}: cannot open the database: {exc}") from exc
     try:
         return upgrade(engine)
     except CommandError as exc:
@@ -79,7 +81,7 @@ def upgrade_url(url: str) -> tuple[str | None, str]:
             f"revisions {', '.join(known())}): {exc}"
         ) from None
     except SQLAlchemyError as exc:
-        raise UsageError(f"--db {url}: cannot upgrade the database: {exc}") from exc
+        raise Unavailable(f"--db {url}: cannot upgrade the database: {exc}") from exc
     finally:
         engine.dispose()
 
