@@ -218,7 +218,8 @@ def test_a_killed_writer_leaves_only_garbage_that_store_gc_removes(tmp_path: Pat
         stdout=subprocess.PIPE,
         cwd=REPO,
     )
-    assert writer.stdin is not None and writer.stdout is not None
+    assert writer.stdin is not None
+    assert writer.stdout is not None
     assert writer.stdout.readline() == b"staging\n"
     writer.stdin.write(b"x" * (4 * 1024 * 1024))
     writer.stdin.flush()
@@ -232,7 +233,8 @@ def test_a_killed_writer_leaves_only_garbage_that_store_gc_removes(tmp_path: Pat
     assert [p.name[:9] for p in (store / "tmp").iterdir()] == ["incoming-"]
 
     kept = run("store", "gc", "--db", f"sqlite:///{db}")  # within the grace period
-    assert kept.returncode == 0 and len(list((store / "tmp").iterdir())) == 1
+    assert kept.returncode == 0
+    assert len(list((store / "tmp").iterdir())) == 1
     done = run("store", "gc", "--db", f"sqlite:///{db}", "--grace", "0")
     assert done.returncode == 0, done.stderr
     assert "1 temporary file(s)" in done.stdout
