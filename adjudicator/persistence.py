@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Engine, Index, Text, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Column, Field, SQLModel, create_engine
 
 from adjudicator.auditlog import GENESIS
@@ -138,9 +139,19 @@ def connect(url: str) -> Engine:
 
 def engine_for(url: str) -> Engine:
     """An engine for ``url`` with this project's connection settings, schema unchecked."""
-    if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30})
-        _sqlite_transactions(engine)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        # how long a writer waits for another's lock: ``?timeout=SECONDS`` (default 30)
+        raw = parsed.query.get("timeout", "30")
+        try:
+            seconds = float(raw if isinstance(raw, str) else raw[-1])
+        except ValueError:
+            raise ArgumentError(f"timeout={raw!r} is not a number of seconds") from None
+        if not 0 <= seconds <= 3600:
+            raise ArgumentError(f"timeout={raw!r} must be 0 to 3600 seconds")
+        plain = parsed.difference_update_query(["timeout"])
+        engine = create_engine(plain, connect_args={"timeout": seconds})
+        _sqlite_transactions(engine, seconds)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -159,14 +170,14 @@ def _write_ahead_log(cursor: Any) -> None:
             time.sleep(0.05)
 
 
-def _sqlite_transactions(engine: Engine) -> None:
+def _sqlite_transactions(engine: Engine, timeout: float) -> None:
     """WAL, a busy timeout, and ``BEGIN IMMEDIATE``: writers queue instead of failing late."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we say BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         _write_ahead_log(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

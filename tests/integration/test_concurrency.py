@@ -18,6 +18,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
+import evidence.validate as validate_module
 from adjudicator import snapshot
 from adjudicator.errors import ConflictError, KeyReused, UsageError
 from adjudicator.lifecycle import RefusedEvent, State
@@ -307,3 +308,30 @@ def unsealed(entry: dict[str, Any]) -> dict[str, Any]:
 def test_retries_below_zero_are_refused(service: Adjudicator) -> None:
     with pytest.raises(UsageError, match="retries -1: must be 0 or more"):
         Adjudicator(service.engine, service.store, retries=-1)
+
+
+# --- slow evidence holds no lock ---------------------------------------------------------------
+def test_evidence_is_decoded_before_the_write_transaction_begins(
+    service: Adjudicator, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one command's photo is being decoded, another writer commits at once: the
+    decode holds no lock (on SQLite a command holds the writer lock from its first read, so
+    a decode inside the transaction would make the other writer time out)."""
+    escalated(service, "D-1")
+    escalated(service, "D-2")
+    impatient_url = f"{db_url}?timeout=0.2" if db_url.startswith("sqlite") else db_url
+    other = Adjudicator.from_url(impatient_url, evidence_dir=tmp_path / "store")
+    meanwhile: list[str] = []
+    original = validate_module.inspect
+
+    def slow_inspect(*args: Any, **kwargs: Any) -> Any:
+        if not meanwhile:  # the first file: another writer commits while it is decoded
+            meanwhile.append(other.withdraw("D-2", at=hours(2.5)).state.value)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr("evidence.intake.inspect", slow_inspect)
+    case = service.submit_evidence("D-1", Party.BUYER, [photo(tmp_path, 1)], at=hours(3))
+    assert meanwhile == ["withdrawn"]
+    assert [record.id for record in case.evidence] == ["E1"]
+    assert service.verify_log()[1] is None
+    other.close()
