@@ -18,7 +18,6 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-import evidence.validate as validate_module
 from adjudicator import snapshot
 from adjudicator.errors import ConflictError, KeyReused, UsageError
 from adjudicator.lifecycle import RefusedEvent, State
@@ -27,6 +26,7 @@ from adjudicator.repository import DatabasePrior, PendingJournal
 from adjudicator.service import Adjudicator
 from adjudicator.workflow import Case, Event, Workflow
 from evidence import Party
+from evidence.validate import inspect as real_inspect
 from tests.integration.test_service import CLAIM, escalated, hours, order, photo
 
 
@@ -322,7 +322,7 @@ def test_evidence_is_decoded_before_the_write_transaction_begins(
     impatient_url = f"{db_url}?timeout=0.2" if db_url.startswith("sqlite") else db_url
     other = Adjudicator.from_url(impatient_url, evidence_dir=tmp_path / "store")
     meanwhile: list[str] = []
-    original = validate_module.inspect
+    original = real_inspect
 
     def slow_inspect(*args: Any, **kwargs: Any) -> Any:
         if not meanwhile:  # the first file: another writer commits while it is decoded
