@@ -5,18 +5,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from adjudicator.casefile import AMOUNT, CATEGORY, DECLARED, EXPECTED, FORMAT
+from adjudicator.casefile import (
+    AMOUNT,
+    CASE_ID,
+    CATEGORY,
+    DECLARED,
+    EXPECTED,
+    FORMAT,
+    INSTANT,
+    LIMITS,
+)
 from adjudicator.domain import REQUESTABLE, ClaimType, Liability, PlatformFinding, Remedy
+from adjudicator.rulebook import RULEBOOK_ID
 from adjudicator.workflow import ACTORS
 from evidence import EvidenceKind, Party
 
-_AMOUNT = {"type": "string", "pattern": AMOUNT.pattern}
+# Patterns are anchored here: JSON Schema searches, the reader matches whole strings. The
+# reader also refuses control characters and lone surrogates, duplicate keys, and instants
+# outside the years LIMITS allows, which a schema cannot say.
+_AMOUNT = {"type": "string", "pattern": f"^{AMOUNT.pattern}$"}
 _INSTANT = {
     "type": "string",
     "format": "date-time",
-    "pattern": r"T.*([Zz]|[+-]\d{2}:\d{2})$",
+    "pattern": f"^{INSTANT.pattern}$",
+    "description": f"RFC 3339 with an offset, years {LIMITS.first_year} to {LIMITS.last_year}",
 }
-_TEXT = {"type": "string", "minLength": 1}
+_TEXT = {"type": "string", "minLength": 1, "maxLength": LIMITS.id_chars}
+_FREE_TEXT = {"type": "string", "maxLength": LIMITS.text_chars}
 
 
 def _enum(values: object) -> dict[str, Any]:
@@ -30,21 +45,27 @@ def case_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "kind": _enum(EvidenceKind),
-            "file": _TEXT,
-            **{name: {"type": "string"} for name in DECLARED},
+            "file": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": LIMITS.path_chars,
+                "description": "relative to the case file; a regular file inside its folder",
+            },
+            **dict.fromkeys(DECLARED, _TEXT),
         },
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://dispute-adjudicator.invalid/schema/dispute-case-1.json",
         "title": "Dispute case file (dispute-case/1)",
+        "description": f"At most {LIMITS.file_bytes} bytes of UTF-8 JSON, no duplicate keys.",
         "type": "object",
         "required": ["format", "case_id", "order", "claim", "events"],
         "additionalProperties": False,
         "properties": {
             "format": {"const": FORMAT},
-            "case_id": _TEXT,
-            "rulebook": _TEXT,
+            "case_id": {"type": "string", "pattern": f"^{CASE_ID.pattern}$"},
+            "rulebook": {"type": "string", "pattern": f"^{RULEBOOK_ID.pattern}$"},
             "until": _INSTANT,
             "order": {
                 "type": "object",
@@ -56,7 +77,11 @@ def case_schema() -> dict[str, Any]:
                     "paid_amount": _AMOUNT,
                     "currency": _TEXT,
                     "seven_day_return": {"type": "boolean"},
-                    "exclusions": {"type": "array", "items": {"type": "string"}},
+                    "exclusions": {
+                        "type": "array",
+                        "maxItems": LIMITS.exclusions,
+                        "items": _TEXT,
+                    },
                     "paid_at": {"anyOf": [_INSTANT, {"type": "null"}]},
                     "shipped_at": {"anyOf": [_INSTANT, {"type": "null"}]},
                     "tracking_no": {"anyOf": [_TEXT, {"type": "null"}]},
@@ -64,15 +89,20 @@ def case_schema() -> dict[str, Any]:
                     "items": {
                         "type": "array",
                         "minItems": 1,
+                        "maxItems": LIMITS.items,
                         "items": {
                             "type": "object",
                             "required": ["sku", "name", "price", "quantity"],
                             "additionalProperties": False,
                             "properties": {
                                 "sku": _TEXT,
-                                "name": _TEXT,
+                                "name": {**_TEXT, "maxLength": LIMITS.name_chars},
                                 "price": _AMOUNT,
-                                "quantity": {"type": "integer", "minimum": 1},
+                                "quantity": {
+                                    "type": "integer",
+                                    "minimum": 1,
+                                    "maximum": LIMITS.quantity,
+                                },
                                 "serial": {"anyOf": [_TEXT, {"type": "null"}]},
                             },
                         },
@@ -87,12 +117,13 @@ def case_schema() -> dict[str, Any]:
                     "type": _enum(ClaimType),
                     "requested_remedy": _enum(REQUESTABLE),
                     "requested_amount": {"anyOf": [_AMOUNT, {"type": "null"}]},
-                    "description": {"type": "string"},
+                    "description": _FREE_TEXT,
                 },
             },
             "events": {
                 "type": "array",
                 "minItems": 1,
+                "maxItems": LIMITS.events,
                 "items": {
                     "type": "object",
                     "required": ["at", "actor", "action"],
@@ -101,8 +132,13 @@ def case_schema() -> dict[str, Any]:
                         "at": _INSTANT,
                         "actor": _enum(Party),
                         "action": _enum(ACTORS),
-                        "reason": {"type": "string"},
-                        "evidence": {"type": "array", "minItems": 1, "items": evidence_item},
+                        "reason": _FREE_TEXT,
+                        "evidence": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": LIMITS.evidence_per_event,
+                            "items": evidence_item,
+                        },
                         "finding": _enum(PlatformFinding),
                         "liability": _enum(Liability),
                         "remedy": _enum(Remedy),
@@ -114,7 +150,7 @@ def case_schema() -> dict[str, Any]:
             "expected": {
                 "type": "object",
                 "additionalProperties": False,
-                "properties": {name: {"type": "string"} for name in EXPECTED},
+                "properties": dict.fromkeys(EXPECTED, _TEXT),
             },
         },
     }
