@@ -159,9 +159,13 @@ def read_case(path: Path) -> CaseFile:
         # a regular file (a FIFO or device is never read), opened without blocking
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         with os.fdopen(fd, "rb", buffering=0) as handle:  # one read: no buffer needed
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
                 raise InvalidCase(file, "", "not a regular file")
-            raw = handle.read(LIMITS.file_bytes + 1)
+            # the size it has, and one byte more to see whether it grew past the limit
+            raw = handle.read(min(st.st_size, LIMITS.file_bytes) + 1)
+            if len(raw) > st.st_size:
+                raw += handle.read(LIMITS.file_bytes + 1 - len(raw))
     except OSError as exc:
         raise InvalidCase(file, "", f"cannot read: {exc.strerror or exc}") from exc
     if len(raw) > LIMITS.file_bytes:
@@ -483,16 +487,17 @@ class _Reader:
 def _parse_instant(value: Any) -> datetime | None:
     """An RFC 3339 time with an offset (``Z`` too) in the years the limits allow, or None
     for anything else."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or INSTANT.fullmatch(value) is None:
         return None
-    match = INSTANT.fullmatch(value)
-    if match is None or not LIMITS.first_year <= int(match[1]) <= LIMITS.last_year:
+    if not LIMITS.first_year <= int(value[:4]) <= LIMITS.last_year:
         return None
-    try:
-        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-    except ValueError:  # a month 13, an hour 25, an offset of 24 hours
-        return None
-    return parsed
+    try:  # Python 3.11 reads "Z" itself, but not a lowercase "t" or "z"
+        return datetime.fromisoformat(value if value[10] == "T" else value.upper())
+    except ValueError:
+        try:
+            return datetime.fromisoformat(value.upper())
+        except ValueError:  # a month 13, an hour 25, an offset of 24 hours
+            return None
 
 
 def _escape(key: str) -> str:
