@@ -94,7 +94,7 @@ def _example() -> dict[str, Any]:
             "/events/1",
             "escalate is not allowed in state requested\n",  # said once, nothing after it
         ),
-        (lambda c: c.update(rulebook="kuaishou.nope"), "/rulebook", "cannot read rulebook"),
+        (lambda c: c.update(rulebook="kuaishou.nope"), "/rulebook", "no rulebook 'kuaishou.nope'"),
     ],
 )
 def test_an_invalid_case_exits_2_naming_file_and_pointer_and_the_rest_still_replay(

@@ -1,7 +1,7 @@
 """``adjudicator replay`` on cases whose evidence is real files from the shared corpus.
 
-The case files are written at test time, beside symlinks to the corpus files (evidence paths
-are relative to the case file). What each scenario is about (a clear photo, a truncated one, a
+The case files are written at test time, beside copies of the corpus files (evidence paths
+are relative to the case file, and must stay inside its folder: a symlink out is refused). What each scenario is about (a clear photo, a truncated one, a
 password-protected PDF...) is checked on the file first with ``evidence.validate``; the reason
 codes the replay must report are that verdict's, plus those the dispute adds (a capture time
 before delivery). The decisions are what RULES.md section 4 says follows from those verdicts.
@@ -10,6 +10,7 @@ before delivery). The decisions are what RULES.md section 4 says follows from th
 from __future__ import annotations
 
 import hashlib
+import shutil
 import json
 import re
 from collections.abc import Callable
@@ -223,7 +224,7 @@ def _write_case(folder: Path, case_id: str, scenario: Scenario) -> None:
         for item in items:
             link = folder / "evidence" / case_id / item.file.name
             link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(item.file)
+            shutil.copyfile(item.file, link)
             evidence.append(
                 {
                     "kind": item.kind.value,

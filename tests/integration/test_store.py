@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence import FilesystemStore, NoSuchObject
+from evidence import FilesystemStore, NoSuchObject, UnreadableEvidence
 
 
 class _Pattern(io.RawIOBase):
@@ -74,7 +74,7 @@ def test_unknown_and_malformed_hashes_are_no_such_object(tmp_path: Path) -> None
 
 def test_a_failed_upload_leaves_no_object_and_no_temporary(tmp_path: Path) -> None:
     store = FilesystemStore(tmp_path)
-    with pytest.raises(OSError, match="connection reset"):
+    with pytest.raises(UnreadableEvidence, match="connection reset"):
         store.put_stream(io.BufferedReader(_Pattern(10 * 1024 * 1024, fail_after=3 * 1024 * 1024)))
     assert [p for p in (tmp_path / "objects").rglob("*") if p.is_file()] == []
     assert list((tmp_path / "tmp").iterdir()) == []
