@@ -1,18 +1,19 @@
 """``adjudicator replay`` on cases whose evidence is real files from the shared corpus.
 
 The case files are written at test time, beside copies of the corpus files (evidence paths
-are relative to the case file, and must stay inside its folder: a symlink out is refused). What each scenario is about (a clear photo, a truncated one, a
-password-protected PDF...) is checked on the file first with ``evidence.validate``; the reason
-codes the replay must report are that verdict's, plus those the dispute adds (a capture time
-before delivery). The decisions are what RULES.md section 4 says follows from those verdicts.
+are relative to the case file, and must stay inside its folder: a symlink out is refused).
+What each scenario is about (a clear photo, a truncated one, a password-protected PDF...) is
+checked on the file first with ``evidence.validate``; the reason codes the replay must report
+are that verdict's, plus those the dispute adds (a capture time before delivery). The
+decisions are what RULES.md section 4 says follows from those verdicts.
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
 import json
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
