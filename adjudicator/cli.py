@@ -298,6 +298,8 @@ def _json_object(option: str, text: str | None) -> dict[str, Any] | None:
         value = json.loads(text)
     except ValueError as exc:
         raise UsageError(f"{option}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{option}: not valid JSON: nested too deeply") from None
     if not isinstance(value, dict):
         raise UsageError(f"{option}: must be a JSON object, not {type(value).__name__}")
     return value
