@@ -173,16 +173,19 @@ class Checkpoints:
     key: VerifyKey
 
     @classmethod
-    def read(cls, path: Path, key: VerifyKey) -> Checkpoints:
+    def read(cls, path: Path, key: VerifyKey, *, first: bool = False) -> Checkpoints:
         """The lines of the file ``path``, to be signed by ``key``; raises :class:`UsageError`
-        when it cannot be read or holds no line."""
+        when it cannot be read or holds no line. ``first``: a missing or empty file is no
+        checkpoint yet (a scheduled job's first run), not an error."""
+        if first and not path.exists():
+            return cls((), key)
         try:
             text = path.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise UsageError(f"{path}: cannot read: {why or exc}") from None
         lines = tuple(text.splitlines())
-        if not any(line.strip() for line in lines):
+        if not first and not any(line.strip() for line in lines):
             raise UsageError(f"{path}: holds no checkpoint")
         return cls(lines, key)
 

@@ -191,7 +191,8 @@ def _audit_commands(commands: Any) -> Any:
         "--checkpoint",
         metavar="FILE",
         type=Path,
-        help="earlier checkpoints of this key: sign only if the log still extends them",
+        help="earlier checkpoints of this key: sign only if the log still extends them (a "
+        "missing or empty FILE has none yet)",
     )
     checkpoint.set_defaults(run=_audit_checkpoint)
     return audit_commands
@@ -433,7 +434,9 @@ def _audit_checkpoint(args: argparse.Namespace, out: TextIO) -> int:
     from adjudicator.checkpoint import Checkpoints, load_signing_key
 
     key = load_signing_key(args.key)
-    after = None if args.checkpoint is None else Checkpoints.read(args.checkpoint, key.public)
+    after = None
+    if args.checkpoint is not None:
+        after = Checkpoints.read(args.checkpoint, key.public, first=True)
     service = _service(args.db, existing=True)
     try:
         # the one place a checkpoint's time is read: the operator's clock, never the log's
