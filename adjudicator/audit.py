@@ -132,7 +132,7 @@ def audit_database(
     signed, problems = _checkpoints(checkpoints)
     head = _head(session)
     wanted = {c.size for _, c in signed} | ({head.seq} if head is not None else set())
-    reading = _read_log(session, wanted, told=True)
+    reading = _read_log(session, wanted, full=True)
     problems += _chain(reading)
     problems += _head_problems(head, reading)
     problems += reading.problems
@@ -154,7 +154,7 @@ def audit_database(
 def chain_and_head(session: Session) -> tuple[int, Break | None]:
     """The chain and its head only: (entries read, the first problem as a :class:`Break`)."""
     head = _head(session)
-    reading = _read_log(session, set() if head is None else {head.seq}, told=False)
+    reading = _read_log(session, set() if head is None else {head.seq}, full=False)
     if reading.chain.broken is not None:
         return reading.chain.count, reading.chain.broken
     if head is None:
@@ -163,16 +163,17 @@ def chain_and_head(session: Session) -> tuple[int, Break | None]:
     return reading.chain.count, _head_break(head, reading)
 
 
-def _read_log(session: Session, wanted: set[int], *, told: bool) -> _Reading:
+def _read_log(session: Session, wanted: set[int], *, full: bool) -> _Reading:
+    """One pass over the log; ``full``: also each row's columns and what each dispute's
+    entries say."""
     reading = _Reading(wanted)
     query = select(LogRow.seq, LogRow.case_id, LogRow.hash, LogRow.entry).order_by(col(LogRow.seq))
     for seq, case_id, digest, text in session.exec(query.execution_options(yield_per=1000)):
         entry = reading.text(text) if isinstance(text, str) else reading.entry(None)
-        if entry is None:
+        if entry is None or not full:
             continue
         reading.problems += _columns(reading.chain.count, entry, seq, case_id, digest)
-        if told:
-            reading.told_by(entry)
+        reading.told_by(entry)
     return reading
 
 
