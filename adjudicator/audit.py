@@ -44,7 +44,7 @@ RulebookLoader = Callable[[str, str], Rulebook]
 class Audit:
     """What an audit found: ``entries`` read, ``disputes`` held to the log (None for an
     exported log, which has no stored disputes), ``checkpoints`` checked, and every problem.
-    ``size`` and ``head`` are the log's length and its last entry's hash, as computed."""
+    ``head`` is the last entry's hash as computed from its content (64 zeros for no entry)."""
 
     entries: int
     disputes: int | None
@@ -143,9 +143,11 @@ def audit_database(
         problems += compare(told, stored, _loader(rulebook, stored))
     problems += _unstored(reading.told, stored_ids)
     decisions = select(DecisionRow).order_by(col(DecisionRow.case_id), col(DecisionRow.id))
-    problems += _rows(session.exec(decisions), reading.told, compare_decisions, "decisions")
+    decided = session.exec(decisions.execution_options(yield_per=500))
+    problems += _rows(decided, reading.told, compare_decisions, "decisions")
     evidence = select(EvidenceRow).order_by(col(EvidenceRow.case_id), col(EvidenceRow.id))
-    problems += _rows(session.exec(evidence), reading.told, compare_evidence, "evidence")
+    submitted = session.exec(evidence.execution_options(yield_per=500))
+    problems += _rows(submitted, reading.told, compare_evidence, "evidence")
     problems += _extended(signed, reading)
     count = reading.chain.count
     return Audit(count, len(stored_ids), len(signed), tuple(problems), reading.last or "")

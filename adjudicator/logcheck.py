@@ -86,6 +86,8 @@ class Told:
         """The dispute's next entry."""
         self.entries += 1
         event, at = entry.get("event"), entry.get("at")
+        if not isinstance(event, str):  # a forged entry: it says nothing this reads
+            event = ""
         if "to" in entry:
             self._moved(entry, event, at)
         elif event == "evidence":
@@ -101,7 +103,7 @@ class Told:
             if self.decision.get("remedy") == "return_and_refund":
                 self.window = (*_RETURN, at)
 
-    def _moved(self, entry: dict[str, Any], event: Any, at: Any) -> None:
+    def _moved(self, entry: dict[str, Any], event: str, at: Any) -> None:
         self.state = entry.get("to")
         if event not in _KEEP:
             self.window = None

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adjudicator import snapshot
 from adjudicator.auditlog import MemoryJournal
 from adjudicator.casefile import read_case
 from adjudicator.logcheck import StoredDispute, Told, compare
 from adjudicator.persistence import epoch_us
-from adjudicator.replay import ValidatingExaminer, new_case, replay
+from adjudicator.replay import ValidatingExaminer, builtin_rulebook, new_case, replay
 from adjudicator.workflow import Case, Workflow
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cases"
@@ -175,3 +177,38 @@ def test_a_dispute_without_entries_and_a_garbage_snapshot_are_verdicts() -> None
     problems = [str(p) for p in compare(told_of(log), garbage, lambda: case.rulebook)]
     assert "dispute KS-2026-000123: its stored snapshot is not a JSON object" in problems
     assert any("rulebook_digest is y in the disputes table" in p for p in problems)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+FIELDS = st.sampled_from(
+    ["event", "at", "to", "decision", "evidence", "rule", "finding", "tracking_no", "rules"]
+)
+WORDS = st.sampled_from(
+    ["open", "agree", "answer_expired", "decision", "evidence", "review", "reject", "appeal"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    entries=st.lists(st.dictionaries(FIELDS, WORDS | JSON, max_size=5), min_size=1, max_size=6),
+    snapshot=st.dictionaries(
+        st.sampled_from(["state", "decision", "evidence", "claim", "order", "deadline_at"]),
+        JSON,
+        max_size=6,
+    ),
+)
+def test_forged_entries_and_snapshots_are_verdicts_never_exceptions(
+    entries: list[dict[str, Any]], snapshot: dict[str, Any]
+) -> None:
+    """What a re-hashed forgery can hold, whatever its shape, gives problems, not errors."""
+    told = Told("K")
+    for entry in entries:
+        told.observe(entry)
+    stored = StoredDispute("K", "new", None, None, "x", "y", json.dumps(snapshot))
+    compare(told, stored, lambda: builtin_rulebook("kuaishou.general"))
