@@ -3,7 +3,9 @@
 Each entry carries ``seq`` (1, 2, ...), ``prev`` (the previous entry's hash; 64 zeros for the
 first) and ``hash``: the SHA-256 of the entry without ``hash``, as canonical JSON (sorted keys,
 no spaces, UTF-8). Editing, deleting, reordering or inserting an entry breaks the chain at
-that entry, which :func:`verify` names.
+that entry, which :func:`verify` (or :class:`Chain`, an entry at a time) names. A chain
+rewritten from some entry on, every later hash recomputed, is a valid chain: only a signed
+checkpoint kept elsewhere (:mod:`adjudicator.checkpoint`) shows it is not the one it was.
 """
 
 from __future__ import annotations
@@ -54,22 +56,67 @@ class Break:
         return f"entry {self.seq}: {self.problem}"
 
 
-def verify(entries: Iterable[dict[str, Any]]) -> Break | None:
-    prev = GENESIS
-    position = 0
-    for position, entry in enumerate(entries, start=1):
+@dataclass(frozen=True)
+class Problem:
+    """One thing an audit found wrong: what it is about ("entry 5", "log_head", "dispute
+    KS-1", "checkpoint line 2") and what is wrong with it."""
+
+    subject: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.detail}"
+
+
+def verify(entries: Iterable[object]) -> Break | None:
+    """The first entry where the chain fails, or None."""
+    chain = Chain()
+    for entry in entries:
+        chain.add(entry)
+        if chain.broken is not None:
+            break
+    return chain.broken
+
+
+class Chain:
+    """The chain checked one entry at a time: feed it the entries oldest first.
+
+    ``count`` is how many it was given, ``broken`` where it first failed (later entries are
+    still counted, and hashed, but not checked: once a link is broken every later one is).
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.broken: Break | None = None
+        self._prev = GENESIS
+
+    def add(self, entry: object) -> str | None:
+        """Check the next entry; its hash as computed from its content (None when it is not
+        a JSON object)."""
         if not isinstance(entry, dict):
-            return Break(position, "is not a JSON object")
-        if entry.get("seq") != position:
-            return Break(position, f"has seq {entry.get('seq')!r} where {position} belongs")
-        if entry.get("prev") != prev:
-            return Break(position, "does not follow the entry before it (prev hash differs)")
+            self.unreadable("is not a JSON object")
+            return None
+        self.count += 1
         body = {k: v for k, v in entry.items() if k != "hash"}
-        if hashlib.sha256(canonical(body)).hexdigest() != entry.get("hash"):
-            return Break(position, "its content does not match its hash (edited)")
-        prev = str(entry["hash"])
-    del position
-    return None
+        digest = hashlib.sha256(canonical(body)).hexdigest()
+        if self.broken is None:
+            if entry.get("seq") != self.count:
+                self._break(f"has seq {entry.get('seq')!r} where {self.count} belongs")
+            elif entry.get("prev") != self._prev:
+                self._break("does not follow the entry before it (prev hash differs)")
+            elif digest != entry.get("hash"):
+                self._break("its content does not match its hash (edited)")
+        self._prev = str(entry.get("hash"))
+        return digest
+
+    def unreadable(self, why: str) -> None:
+        """Count the next entry as one that could not be read (``why``: "is not JSON")."""
+        self.count += 1
+        self._break(why)
+
+    def _break(self, problem: str) -> None:
+        if self.broken is None:
+            self.broken = Break(self.count, problem)
 
 
 class MemoryJournal:

@@ -28,7 +28,7 @@ from evidence import (
 )
 
 if TYPE_CHECKING:
-    from adjudicator.auditlog import Break
+    from adjudicator.audit import Audit
     from adjudicator.rulebook import Rulebook
     from adjudicator.service import Adjudicator
 
@@ -166,17 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of a case file")
     schema.set_defaults(run=_schema)
 
-    audit = commands.add_parser("audit", help="the decision log")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_commands.add_parser(
-        "verify",
-        help="check the hash chain of a decision log",
-        description="Exit 0 when the chain is intact; 1 naming the first bad entry.",
-    )
-    source = verify.add_mutually_exclusive_group(required=True)
-    source.add_argument("--log", metavar="FILE", type=Path, help="an exported log (JSON Lines)")
-    source.add_argument("--db", metavar="URL", help="the log in this database")
-    verify.set_defaults(run=_audit_verify)
+    audit_commands = _audit_commands(commands)
     export = audit_commands.add_parser(
         "export",
         help="write the decision log as JSON Lines",
@@ -220,6 +210,59 @@ def _replay_command(commands: Any) -> None:
         "instead of memory; evidence reuse is then checked against every dispute in it",
     )
     replay.set_defaults(run=_replay)
+
+
+def _audit_commands(commands: Any) -> Any:
+    """``audit verify``, ``keygen`` and ``checkpoint`` (docs/audit.md); the caller adds more."""
+    audit = commands.add_parser("audit", help="the decision log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser(
+        "verify",
+        help="check the decision log and what it records",
+        description="Check the hash chain and its head; with --db, that every stored dispute "
+        "(state, resolution, deadline, decision, refund, evidence verdicts) is what its log "
+        "entries say; with --checkpoint, that the log still extends every signed checkpoint "
+        "in FILE. Exit 0 intact; 1 broken, one line per problem; 2 on bad usage or an "
+        "unreadable key or checkpoint file.",
+    )
+    source = verify.add_mutually_exclusive_group(required=True)
+    source.add_argument("--log", metavar="FILE", type=Path, help="an exported log (JSON Lines)")
+    source.add_argument("--db", metavar="URL", help="the log in this database")
+    verify.add_argument(
+        "--checkpoint", metavar="FILE", type=Path, help="signed checkpoints, one a line"
+    )
+    verify.add_argument(
+        "--public-key", metavar="FILE", type=Path, help="the public key they are signed with"
+    )
+    verify.set_defaults(run=_audit_verify)
+    keygen = audit_commands.add_parser(
+        "keygen",
+        help="make a key for signing checkpoints",
+        description="Write a new Ed25519 private key to FILE (readable by its owner only) and "
+        "its public key to FILE.pub. Exit 0; 2 if either file exists.",
+    )
+    keygen.add_argument("file", metavar="FILE", type=Path)
+    keygen.set_defaults(run=_audit_keygen)
+    checkpoint = audit_commands.add_parser(
+        "checkpoint",
+        help="print a signed checkpoint of the decision log",
+        description="Audit the log as audit verify --db does, then print one signed "
+        "checkpoint line (entry count, head hash, time) to keep outside the database. Exit 0; "
+        "1 if the log is broken (nothing is signed); 2 on bad usage or an unreadable key.",
+    )
+    _db_option(checkpoint)
+    checkpoint.add_argument(
+        "--key", metavar="FILE", type=Path, required=True, help="the private key to sign with"
+    )
+    checkpoint.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        type=Path,
+        help="earlier checkpoints of this key: sign only if the log still extends them (a "
+        "missing or empty FILE has none yet)",
+    )
+    checkpoint.set_defaults(run=_audit_checkpoint)
+    return audit_commands
 
 
 def _database_commands(commands: Any) -> None:
@@ -456,31 +499,78 @@ def _schema(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _audit_verify(args: argparse.Namespace, out: TextIO) -> int:
-    from adjudicator.auditlog import Break, verify
+    from adjudicator.audit import audit_lines
+    from adjudicator.checkpoint import Checkpoints, load_verify_key
 
+    checkpoints = None
+    if (args.checkpoint is None) != (args.public_key is None):
+        raise UsageError("--checkpoint and --public-key go together")
+    if args.checkpoint is not None:
+        checkpoints = Checkpoints.read(args.checkpoint, load_verify_key(args.public_key))
     if args.db is not None:
         service = _service(args.db, existing=True)
-        count, broken = service.verify_log()
-        service.close()
-        return _verified(out, args.db, count, broken)
-    entries: list[dict[str, Any]] = []
+        try:
+            return _verified(out, args.db, service.audit(checkpoints))
+        finally:
+            service.close()
     try:
-        lines = args.log.read_text("utf-8").splitlines()
+        with args.log.open("rb") as log:
+            lines = (line.decode("utf-8", errors="replace") for line in log)
+            return _verified(out, str(args.log), audit_lines(lines, checkpoints))
     except OSError as exc:
         raise UsageError(f"{args.log}: cannot read: {exc.strerror or exc}") from exc
-    for number, line in enumerate(lines, start=1):
-        try:
-            entries.append(json.loads(line))
-        except ValueError:
-            return _verified(out, str(args.log), number - 1, Break(number, "is not JSON"))
-    return _verified(out, str(args.log), len(entries), verify(entries))
 
 
-def _verified(out: TextIO, source: str, count: int, broken: Break | None) -> int:
-    if broken is not None:
-        out.write(f"{source}: broken at {broken}\n")
+def _verified(out: TextIO, source: str, audit: Audit) -> int:
+    for problem in audit.problems:
+        out.write(f"{source}: broken at {problem}\n")
+    if audit.problems:
+        out.write(
+            f"{source}: broken ({len(audit.problems)} problem(s); read {audit.entries} entries)\n"
+        )
         return EXIT_REJECTED
-    out.write(f"{source}: intact ({count} entries)\n")
+    said = f"{source}: intact ({audit.entries} entries)"
+    if audit.disputes is not None:
+        said += f"; {audit.disputes} dispute(s) are what their entries say"
+    if audit.checkpoints:
+        said += f"; it extends {audit.checkpoints} signed checkpoint(s)"
+    out.write(said + "\n")
+    return EXIT_OK
+
+
+def _audit_keygen(args: argparse.Namespace, out: TextIO) -> int:
+    from adjudicator.checkpoint import write_keypair
+
+    key = write_keypair(args.file)
+    out.write(
+        f"wrote the private key to {args.file} (readable by you only; keep it off the "
+        f"database's host) and the public key to {args.file}.pub (key id {key.public.key_id})\n"
+    )
+    return EXIT_OK
+
+
+def _audit_checkpoint(args: argparse.Namespace, out: TextIO) -> int:
+    from datetime import UTC, datetime
+
+    from adjudicator.audit import BrokenLog
+    from adjudicator.checkpoint import Checkpoints, load_signing_key
+
+    key = load_signing_key(args.key)
+    after = None
+    if args.checkpoint is not None:
+        after = Checkpoints.read(args.checkpoint, key.public, first=True)
+    service = _service(args.db, existing=True)
+    try:
+        # the one place a checkpoint's time is read: the operator's clock, never the log's
+        signed = service.checkpoint(key, at=datetime.now(UTC), after=after)
+    except BrokenLog as exc:
+        for problem in exc.audit.problems:
+            print(f"adjudicator: {args.db}: broken at {problem}", file=sys.stderr)
+        print("adjudicator: no checkpoint signed: the log is broken", file=sys.stderr)
+        return EXIT_REJECTED
+    finally:
+        service.close()
+    out.write(signed.line() + "\n")
     return EXIT_OK
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -34,8 +35,10 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from adjudicator import repository, snapshot
-from adjudicator.auditlog import Break, verify
+from adjudicator.audit import Audit, BrokenLog, audit_database, chain_and_head
+from adjudicator.auditlog import Break
 from adjudicator.casefile import default_rulebook
+from adjudicator.checkpoint import Checkpoint, Checkpoints, SigningKey
 from adjudicator.domain import Claim, Liability, Order, PlatformFinding, Remedy
 from adjudicator.errors import (
     AdjudicationError,
@@ -409,30 +412,41 @@ class Adjudicator:
             yield from repository.log_entries(session)
 
     def verify_log(self) -> tuple[int, Break | None]:
-        """Check the hash chain: (entries read, the first bad entry or None).
+        """Check the hash chain and its head only: (entries read, the first bad entry or
+        None). A damaged entry or a missing head row is a :class:`Break`, never an exception.
+        :meth:`audit` checks everything (what the stored disputes say, checkpoints)."""
+        with self._log_snapshot() as session:
+            return chain_and_head(session)
 
-        The entries and the head are read in one snapshot (one SQLite transaction; REPEATABLE
-        READ on PostgreSQL), so writers appending meanwhile cannot look like a cut tail."""
-        count = 0
+    def audit(self, checkpoints: Checkpoints | None = None) -> Audit:
+        """Audit the decision log and what it records, returning every problem found: the
+        chain and its head; each stored dispute's state, resolution, deadline, decision,
+        refund and evidence verdicts (and its decisions and evidence rows) against its log
+        entries; and, given ``checkpoints``, that each is signed by their key and that the log
+        still extends it (docs/audit.md). All is read in one snapshot of the database."""
+        with self._log_snapshot() as session:
+            return audit_database(session, self._stored_rulebook, checkpoints)
+
+    def checkpoint(
+        self, key: SigningKey, *, at: datetime, after: Checkpoints | None = None
+    ) -> Checkpoint:
+        """A checkpoint of the log as it is now, signed with ``key`` at ``at`` (the operator's
+        clock), for auditors to keep outside the database. The log is audited first (and held
+        to the checkpoints ``after``, if given): a broken log raises :class:`BrokenLog` and is
+        never signed."""
+        found = self.audit(after)
+        if not found.intact:
+            raise BrokenLog(found)
+        return key.sign(found.entries, found.head, at)
+
+    @contextmanager
+    def _log_snapshot(self) -> Iterator[Session]:
+        """A session whose reads are one snapshot (one SQLite transaction; REPEATABLE READ on
+        PostgreSQL), so that writers appending meanwhile cannot look like a cut tail."""
         with Session(self.engine) as session:
             if self.engine.dialect.name == "postgresql":
                 session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            head = repository.log_head(session)
-
-            def counted() -> Iterator[dict[str, Any]]:
-                nonlocal count
-                for entry in repository.log_entries(session):
-                    count += 1
-                    yield entry
-
-            broken = verify(counted())
-        if broken is not None or head.seq == count:
-            return count, broken
-        if head.seq > count:
-            why = f"the log ends at entry {count} but its head records {head.seq} entries"
-            return count, Break(count + 1, f"is missing: {why} (the tail was deleted)")
-        why = f"the head records {head.seq} entries, but the log goes on"
-        return count, Break(head.seq + 1, f"was appended outside the log: {why}")
+            yield session
 
     def collect_garbage(self, *, grace_seconds: float = 3600.0) -> Collected:
         """Finish or remove what interrupted writes left in the evidence store

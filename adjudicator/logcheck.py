@@ -1,0 +1,427 @@
+"""What a dispute's decision-log entries say of it, against what the database stores of it.
+
+The log records every state change (``from``/``to``), every decision (all of it) and every
+evidence verdict. :class:`Told` reads one dispute's entries, oldest first, into what they
+say the dispute is now; :func:`compare` holds that against the stored dispute (its columns
+and its snapshot, which ``show`` and ``explain`` print), its rows in the ``decisions`` table
+and its rows in the ``evidence`` table, and names each field that differs.
+
+Two things are worked out rather than read, the way :mod:`adjudicator.workflow` does them:
+the pending deadline (the entry that opened a window, plus the rulebook's time for it) and
+the remedy and refund of a dispute settled without a decision (agreed, merchant_timeout),
+which follow from its claim. tests/unit/test_logcheck.py replays every example dispute step
+by step and holds this module to the workflow at each step.
+
+The order and the claim are not in the log; they are the inputs the log's entries follow
+from, and are checked only for being the same in the snapshot and the columns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from adjudicator.auditlog import Problem
+from adjudicator.domain import money
+from adjudicator.errors import AdjudicationError
+from adjudicator.persistence import DecisionRow, EvidenceRow, epoch_us
+from adjudicator.rulebook import Rulebook
+
+__all__ = ["StoredDispute", "Told", "compare", "compare_decisions", "compare_evidence"]
+
+# The transitions that open a window, and the deadline rule and the event when it lapses.
+_WINDOWS = {
+    "reject": ("deadline.escalate", "escalate_expired"),
+    "escalate": ("deadline.evidence", "evidence_expired"),
+    "return_shipped": ("deadline.confirm_receipt", "confirm_expired"),
+}
+_REBUTTAL = ("deadline.rebuttal", "rebuttal_expired")
+_RETURN = ("deadline.return_ship", "return_expired")
+_ANSWER = "(the answer rule)"  # the open's window: which rule depends on the claim
+_KEEP = frozenset({"submit_evidence", "finding"})  # the transitions that leave a window open
+_RESOLUTIONS = {
+    "agree": "agreed",
+    "answer_expired": "merchant_timeout",
+    "escalate_expired": "lapsed",
+    "withdraw": "withdrawn",
+}
+_DECISION_FIELDS = (
+    "liability",
+    "remedy",
+    "refund_amount",
+    "return_shipping_payer",
+    "penalty_amount",
+    "violations",
+)
+_EVIDENCE_FIELDS = ("id", "party", "kind", "sha256", "accepted", "reasons")
+
+
+@dataclass
+class Told:
+    """What one dispute's log entries say it is now."""
+
+    case_id: str
+    entries: int = 0
+    state: Any = None
+    resolution: Any = None
+    opened_at: Any = None
+    evidence_closed_at: Any = None
+    rebuttal_closed_at: Any = None
+    decided_at: Any = None
+    appealed: bool = False
+    decision: dict[str, Any] | None = None
+    settled_by: str | None = None  # "decision" or "claim": what set the remedy and refund
+    rules: list[Any] = field(default_factory=list)
+    findings: list[Any] = field(default_factory=list)
+    tracking_no: Any = None
+    window: tuple[str, str, Any] | None = None  # the open window: rule, lapse event, start
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # the evidence entries
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # the decision entries
+
+    def observe(self, entry: dict[str, Any]) -> None:
+        """The dispute's next entry."""
+        self.entries += 1
+        event, at = entry.get("event"), entry.get("at")
+        if not isinstance(event, str):  # a forged entry: it says nothing this reads
+            event = ""
+        if "to" in entry:
+            self._moved(entry, event, at)
+        elif event == "evidence":
+            self.evidence.append(entry)
+        elif event == "review":
+            self.resolution = "pending_review"
+        elif event == "decision":
+            decision = entry.get("decision")
+            self.decision = decision if isinstance(decision, dict) else {}
+            self.decisions.append({k: v for k, v in entry.items() if k not in _SEALING})
+            self.decided_at, self.resolution, self.settled_by = at, "adjudicated", "decision"
+            self.rules = [step.get("rule") for step in _steps(self.decision)]
+            if self.decision.get("remedy") == "return_and_refund":
+                self.window = (*_RETURN, at)
+
+    def _moved(self, entry: dict[str, Any], event: str, at: Any) -> None:
+        self.state = entry.get("to")
+        if event not in _KEEP:
+            self.window = None
+        if event == "open":
+            self.opened_at = at
+            if self.state == "refused":
+                self.resolution, self.rules = "refused", ["deadline.open_window"]
+            else:
+                self.window = (_ANSWER, "answer_expired", at)
+        elif event in ("agree", "answer_expired"):
+            self.resolution, self.settled_by = _RESOLUTIONS[event], "claim"
+            self.rules = [entry.get("rule")] if event == "answer_expired" else []
+            # a return is due, unless the claim was for a refund: then "pay" follows at once
+            self.window = (*_RETURN, at)
+        elif event in _RESOLUTIONS:
+            self.resolution = _RESOLUTIONS[event]
+        elif event in ("evidence_complete", "evidence_expired"):
+            self.evidence_closed_at = at
+            if self.state == "awaiting_rebuttal":
+                self.window = (*_REBUTTAL, at)
+            else:
+                self.rebuttal_closed_at = at
+        elif event in ("rebuttal_complete", "rebuttal_expired"):
+            self.rebuttal_closed_at = at
+        elif event == "finding":
+            self.findings.append(entry.get("finding"))
+        elif event == "appeal":
+            self.appealed = True
+        elif event == "return_shipped":
+            self.tracking_no = entry.get("tracking_no")
+        if event in _WINDOWS:
+            self.window = (*_WINDOWS[event], at)
+
+
+_SEALING = frozenset({"seq", "prev", "hash"})
+
+
+@dataclass(frozen=True)
+class StoredDispute:
+    """A dispute's row as the database holds it."""
+
+    case_id: str
+    state: str
+    resolution: str | None
+    deadline_us: int | None
+    rulebook: str
+    rulebook_digest: str
+    snapshot: str
+
+
+class _Differences:
+    """The fields of one dispute that differ, as problems."""
+
+    def __init__(self, case_id: str) -> None:
+        self.subject = f"dispute {case_id}"
+        self.found: list[Problem] = []
+
+    def note(self, detail: str) -> None:
+        self.found.append(Problem(self.subject, detail))
+
+    def check(self, name: str, stored: Any, told: Any, where: str, source: str = "its log") -> None:
+        if not _same(stored, told):
+            self.note(f"{name} is {_shown(stored)} in {where} but {_shown(told)} in {source}")
+
+
+def compare(
+    told: Told | None, stored: StoredDispute, rulebook: Callable[[], Rulebook]
+) -> list[Problem]:
+    """Each field of the stored dispute that is not what its log entries say (``rulebook``:
+    the dispute's rulebook, loaded only to work out a pending deadline)."""
+    out = _Differences(stored.case_id)
+    if told is None:
+        out.note("is stored but has no entries in the log (they were deleted)")
+        return out.found
+    try:
+        data = json.loads(stored.snapshot)
+    except (ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        out.note("its stored snapshot is not a JSON object")
+        data = {}
+    table = "the disputes table"
+    out.check("state", stored.state, told.state, table)
+    out.check("resolution", stored.resolution, told.resolution, table)
+    if told.decision is not None:
+        digest = told.decision.get("rulebook_digest")
+        out.check("rulebook_digest", stored.rulebook_digest, digest, table)
+    if not data:
+        return out.found
+    snap = "the stored dispute"
+    out.check("case_id", data.get("case_id"), stored.case_id, snap, "its row")
+    logged = {"state": told.state, "resolution": told.resolution, "appealed": told.appealed}
+    logged |= {"findings": told.findings, "resolution_rules": told.rules}
+    logged |= {"return_tracking_no": told.tracking_no}
+    for name, value in logged.items():
+        out.check(name, data.get(name), value, snap)
+    for name in ("opened_at", "evidence_closed_at", "rebuttal_closed_at", "decided_at"):
+        out.check(name, _instant(data.get(name)), _instant(getattr(told, name)), snap)
+    _settlement(out, told, data)
+    _decision(out, told.decision, data.get("decision"))
+    _snapshot_evidence(out, told.evidence, data.get("evidence"))
+    _deadline(out, told, data, stored, rulebook)
+    return out.found
+
+
+def _settlement(out: _Differences, told: Told, data: dict[str, Any]) -> None:
+    """The remedy and refund: the decision's, or (agreed) the claim's, or none."""
+    snap = "the stored dispute"
+    if told.settled_by == "decision" and told.decision is not None:
+        out.check("remedy", data.get("remedy"), told.decision.get("remedy"), snap)
+        out.check(
+            "refund_amount", data.get("refund_amount"), told.decision.get("refund_amount"), snap
+        )
+        return
+    if told.settled_by == "claim":
+        claim, order = _object(data.get("claim")), _object(data.get("order"))
+        remedy = claim.get("requested_remedy")
+        refund = _disputed(claim.get("requested_amount"), order.get("paid_amount"))
+        source = "its stored claim (the log does not record an agreed refund)"
+        out.check("remedy", data.get("remedy"), remedy, snap, source)
+        out.check("refund_amount", data.get("refund_amount"), refund, snap, source)
+        return
+    out.check("remedy", data.get("remedy"), None, snap)
+    out.check("refund_amount", data.get("refund_amount"), None, snap)
+
+
+def _decision(out: _Differences, told: dict[str, Any] | None, stored: Any) -> None:
+    snap = "the stored dispute"
+    if told is None or stored is None:
+        if told is not None or stored is not None:
+            shown = "a decision" if stored is not None else "none"
+            said = "a decision" if told is not None else "none"
+            out.note(f"decision is {shown} in {snap} but {said} in its log")
+        return
+    stored = _object(stored)
+    for name in _DECISION_FIELDS:
+        out.check(f"decision.{name}", stored.get(name), told.get(name), snap)
+    logged = [[step.get("rule"), step.get("because")] for step in _steps(told)]
+    trace = stored.get("trace")
+    if not isinstance(trace, list) or len(trace) != len(logged):
+        out.check("decision.trace", trace, logged, snap)
+        return
+    for number, (kept, step) in enumerate(zip(trace, logged, strict=True), start=1):
+        out.check(f"decision.trace[{number}]", kept, step, snap)
+
+
+def _snapshot_evidence(out: _Differences, told: list[dict[str, Any]], stored: Any) -> None:
+    records = stored if isinstance(stored, list) else []
+    if not isinstance(stored, list):
+        out.note(f"evidence is {_shown(stored)} in the stored dispute, not a list")
+    for index in range(max(len(told), len(records))):
+        if index >= len(records):
+            logged = _object(told[index].get("evidence"))
+            out.note(
+                f"evidence {_shown(logged.get('id'))} is in its log but not in the stored dispute"
+            )
+            continue
+        record = _object(records[index])
+        if index >= len(told):
+            out.note(
+                f"evidence {_shown(record.get('id'))} is in the stored dispute but not in its log"
+            )
+            continue
+        logged = _object(told[index].get("evidence"))
+        label = f"evidence {_shown(logged.get('id'))}"
+        for name in _EVIDENCE_FIELDS:
+            out.check(f"{label}.{name}", record.get(name), logged.get(name), "the stored dispute")
+
+
+def _deadline(
+    out: _Differences,
+    told: Told,
+    data: dict[str, Any],
+    stored: StoredDispute,
+    rulebook: Callable[[], Rulebook],
+) -> None:
+    due: datetime | None = None
+    rule = event = None
+    if told.window is not None:
+        rule, event, start = told.window
+        if rule == _ANSWER:
+            rule = _answer_rule(_object(data.get("claim")), _object(data.get("order")))
+        began = _instant(start)
+        if not isinstance(began, datetime):
+            out.note(
+                f"its deadline cannot be worked out: the log's time {_shown(start)} is not one"
+            )
+            return
+        try:
+            due = began + rulebook().deadline(rule)
+        except KeyError:
+            out.note(f"its deadline cannot be worked out: its rulebook has no {rule}")
+            return
+        except AdjudicationError as exc:  # the rulebook no longer loads, or has changed
+            out.note(f"its deadline cannot be worked out: {exc}")
+            return
+    snap = "the stored dispute"
+    out.check("deadline_at", _instant(data.get("deadline_at")), due, snap)
+    out.check("deadline_rule", data.get("deadline_rule"), rule, snap)
+    out.check("deadline_event", data.get("deadline_event"), event, snap)
+    out.check("deadline_us", stored.deadline_us, epoch_us(due), "the disputes table")
+
+
+def compare_decisions(
+    case_id: str, told: Told | None, rows: Sequence[DecisionRow]
+) -> list[Problem]:
+    """The dispute's rows in the decisions table, against its decision entries."""
+    out = _Differences(case_id)
+    logged = [] if told is None else told.decisions
+    where = "the decisions table"
+    for index in range(max(len(logged), len(rows))):
+        number = index + 1
+        if index >= len(rows):
+            out.note(f"decision {number} is in its log but not in {where}")
+            continue
+        if index >= len(logged):
+            out.note(f"decision {number} is in {where} but not in its log")
+            continue
+        row, entry = rows[index], logged[index]
+        decision = _object(entry.get("decision"))
+        label = f"decision {number}"
+        out.check(f"{label} at", _instant(row.at), _instant(entry.get("at")), where)
+        for name in ("liability", "remedy", "refund_amount", "rulebook", "rulebook_digest"):
+            out.check(f"{label} {name}", getattr(row, name), decision.get(name), where)
+        try:
+            body = json.loads(row.body)
+        except (ValueError, RecursionError):
+            body = row.body
+        if not _same(body, entry):
+            out.note(f"{label}'s body in {where} is not its log entry")
+    return out.found
+
+
+def compare_evidence(case_id: str, told: Told | None, rows: Sequence[EvidenceRow]) -> list[Problem]:
+    """The dispute's rows in the evidence table, against its evidence entries."""
+    out = _Differences(case_id)
+    logged = [] if told is None else told.evidence
+    where = "the evidence table"
+    for index in range(max(len(logged), len(rows))):
+        if index >= len(rows):
+            evidence = _object(logged[index].get("evidence"))
+            out.note(f"evidence {_shown(evidence.get('id'))} is in its log but not in {where}")
+            continue
+        row = rows[index]
+        if index >= len(logged):
+            out.note(f"evidence {row.evidence_id} is in {where} but not in its log")
+            continue
+        entry = logged[index]
+        evidence = _object(entry.get("evidence"))
+        label = f"evidence {_shown(evidence.get('id'))}"
+        columns: dict[str, Any] = {"id": row.evidence_id, "party": row.party, "kind": row.kind}
+        columns |= {"sha256": row.sha256, "accepted": row.accepted}
+        for name, value in columns.items():
+            out.check(f"{label}.{name}", value, evidence.get(name), where)
+        out.check(
+            f"{label}.submitted_at", _instant(row.submitted_at), _instant(entry.get("at")), where
+        )
+        try:
+            verdict = _object(json.loads(row.verdict))
+        except (ValueError, RecursionError):
+            verdict = {}
+        for name in ("accepted", "kind", "sha256", "reasons"):
+            out.check(f"{label} verdict.{name}", verdict.get(name), evidence.get(name), where)
+    return out.found
+
+
+def _answer_rule(claim: dict[str, Any], order: dict[str, Any]) -> str:
+    """The merchant's answer window, as Workflow._answer_rule chooses it."""
+    if claim.get("requested_remedy") == "refund_only":
+        shipped = order.get("shipped_at") is not None
+        return f"deadline.answer.refund_only_{'shipped' if shipped else 'unshipped'}"
+    return "deadline.answer.return"
+
+
+def _disputed(requested: Any, paid: Any) -> str | None:
+    """The disputed amount (Dispute.disputed_amount): the amount asked for, else all paid."""
+    amount = paid if requested is None else requested
+    try:
+        return str(money(Decimal(str(amount))))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _steps(decision: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = decision.get("rules")
+    return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _instant(value: Any) -> Any:
+    """A time as an aware datetime (so that equal instants compare equal), else as it is."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return parsed if parsed.tzinfo is not None else value
+    return value
+
+
+def _same(stored: Any, told: Any) -> bool:
+    if isinstance(stored, datetime) or isinstance(told, datetime):
+        return isinstance(stored, datetime) and isinstance(told, datetime) and stored == told
+    return _canonical(stored) == _canonical(told)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value
+    return _canonical(value)
