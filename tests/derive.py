@@ -132,3 +132,53 @@ def multi_picture_jpeg(source: Path, target: Path) -> Path:
     preview = primary.resize((primary.width // 4, primary.height // 4))
     primary.save(target, "MPO", save_all=True, append_images=[preview], quality=90)
     return target
+
+
+def jpeg_with_scans(source: Path, target: Path, scans: int) -> Path:
+    """The photo as a progressive JPEG of ``scans`` scans: Pillow writes 10, then the header of
+    its last scan (with the Huffman table before it) is repeated, without data: 60 bytes a scan,
+    as in the issue's file. libjpeg makes a pass over the blocks of the scan's component for
+    every repeat (finding no data, it changes nothing).
+    """
+    out = io.BytesIO()
+    with Image.open(source) as image:
+        image.convert("RGB").save(out, "JPEG", quality=90, progressive=True)  # no EXIF
+    data = out.getvalue()
+    segments = _jpeg_segments(data)
+    written = [i for i, (marker, _, _) in enumerate(segments) if marker == 0xDA]
+    assert len(written) == 10
+    assert segments[-1][0] == 0xD9
+
+    last = written[-1]
+    assert segments[last - 1][0] == 0xC4
+    header_end = segments[last][1] + 2 + int.from_bytes(data[segments[last][1] + 2 :][:2], "big")
+    repeat = data[segments[last - 1][1] : header_end]
+    eoi = segments[-1][1]
+    target.write_bytes(data[:eoi] + repeat * (scans - len(written)) + data[eoi:])
+    return target
+
+
+def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
+    """(marker, start, end) of each segment after SOI; a scan runs to the next marker."""
+    found = []
+    at = 2
+    while at < len(data):
+        assert data[at] == 0xFF, at
+        marker = data[at + 1]
+        if marker == 0xD9:
+            found.append((marker, at, at + 2))
+            break
+        end = at + 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker == 0xDA:  # entropy-coded data: up to a 0xFF that is not 0xFF00 or RSTn
+            while not (data[end] == 0xFF and data[end + 1] not in {0, *range(0xD0, 0xD8)}):
+                end += 1
+        found.append((marker, at, end))
+        at = end
+    return found
+
+
+def jpeg_with_comments(source: Path, target: Path, comments: int) -> Path:
+    """The JPEG with ``comments`` empty COM segments right after SOI."""
+    data = source.read_bytes()
+    target.write_bytes(data[:2] + b"\xff\xfe\x00\x02" * comments + data[2:])
+    return target

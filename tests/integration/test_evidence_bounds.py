@@ -1,0 +1,89 @@
+"""No evidence file costs more than the rulebook's decoding budget, whatever it holds.
+
+Boundedness is shown by structure, never by timing: a JPEG over the scan limit is refused
+with facts that show it was never decoded, and every decoder runs under the sandbox's CPU
+budget (a budget too small for a real file makes it a rejection that says so).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evidence import EvidenceKind, EvidencePolicy, Reason, validate
+from tests import derive
+
+PHOTO = EvidenceKind.PHOTO
+SOURCE = "photos/real/gps_DSCN0010.jpg"
+
+
+def test_a_jpeg_of_20000_scans_is_refused_before_it_is_decoded(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """The issue's file: 20,000 tiny scans (libjpeg would pass over the image 20,000 times)."""
+    bomb = derive.jpeg_with_scans(corpus / SOURCE, tmp_path / "scans.jpg", 20_000)
+    assert bomb.stat().st_size < 2 * 1024 * 1024  # the premise: small, well under 20 MiB
+    verdict = validate(bomb, PHOTO)
+    assert verdict.reasons == (Reason.DECOMPRESSION_BOMB,)
+    assert verdict.findings[0].detail == (
+        "more than 32 scans; a JPEG may have 32 (each scan is a pass over the whole image); "
+        "not decoded"
+    )
+    # the count stopped at the limit, and nothing that only a decode can tell is known: no
+    # size after orientation, no sharpness, no hash
+    assert verdict.facts == {"format": "JPEG"}
+
+
+def test_the_scan_limit_is_inclusive(corpus: Path, tmp_path: Path) -> None:
+    at_limit = derive.jpeg_with_scans(corpus / SOURCE, tmp_path / "32.jpg", 32)
+    verdict = validate(at_limit, PHOTO)
+    assert verdict.accepted, verdict.findings
+    assert verdict.facts["scans"] == 32
+    assert "sharpness" in verdict.facts  # decoded
+    over = derive.jpeg_with_scans(corpus / SOURCE, tmp_path / "33.jpg", 33)
+    assert validate(over, PHOTO).reasons == (Reason.DECOMPRESSION_BOMB,)
+
+
+def test_the_scan_limit_comes_from_the_policy(corpus: Path, tmp_path: Path) -> None:
+    progressive = derive.jpeg_with_scans(corpus / SOURCE, tmp_path / "10.jpg", 10)
+    assert validate(progressive, PHOTO).facts["scans"] == 10
+    strict = EvidencePolicy(jpeg_max_scans=9)
+    verdict = validate(progressive, PHOTO, policy=strict)
+    assert verdict.reasons == (Reason.DECOMPRESSION_BOMB,)
+    assert "more than 9 scans; a JPEG may have 9" in verdict.findings[0].detail
+
+
+def test_a_baseline_photo_has_one_scan(corpus: Path) -> None:
+    verdict = validate(corpus / SOURCE, PHOTO)
+    assert verdict.accepted, verdict.findings
+    assert verdict.facts["scans"] == 1
+
+
+def test_a_jpeg_of_countless_segments_is_refused_before_it_is_decoded(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """Pillow reads each segment before the first scan in Python: 5 million take seconds."""
+    padded = derive.jpeg_with_comments(corpus / SOURCE, tmp_path / "com.jpg", 5_000_000)
+    verdict = validate(padded, PHOTO)
+    assert verdict.reasons == (Reason.DECOMPRESSION_BOMB,)
+    assert verdict.findings[0].detail == (
+        "more than 1,000 marker segments; a JPEG may have 1,000; not decoded"
+    )
+    assert verdict.facts == {"format": "JPEG"}  # the walk stopped at the limit
+    under = derive.jpeg_with_comments(corpus / SOURCE, tmp_path / "ok.jpg", 900)
+    assert validate(under, PHOTO).accepted
+
+
+@pytest.mark.parametrize(
+    "photo", ["photos/heic/iphone_13_pro_max.HEIC", "photos/real/42_IndexError.jpg"]
+)
+def test_photos_are_decoded_under_the_cpu_budget(corpus: Path, photo: str) -> None:
+    """A budget far below what the decode needs (libheif: ~0.6 s; libjpeg: ~0.05 s of CPU)."""
+    assert validate(corpus / photo, PHOTO).accepted  # the premise: a sound photo
+    starved = EvidencePolicy(decoder_cpu_seconds=0.005)
+    verdict = validate(corpus / photo, PHOTO, policy=starved)
+    assert verdict.reasons == (Reason.UNDECODABLE,)
+    assert verdict.findings[0].detail == (
+        "the image decoder timed out: used up its 0.005 s of CPU time without an answer"
+    )
