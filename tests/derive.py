@@ -182,3 +182,45 @@ def jpeg_with_comments(source: Path, target: Path, comments: int) -> Path:
     data = source.read_bytes()
     target.write_bytes(data[:2] + b"\xff\xfe\x00\x02" * comments + data[2:])
     return target
+
+
+def clip(target: Path, *, editlist: bool = True, seconds: int = 1, fps: int = 25) -> Path:
+    """A real H.264 MP4 (libx264) of ``seconds`` at ``fps``: FFmpeg gives its track the
+    timescale 12800 and its movie 1000, with or without an edit list."""
+    import av
+
+    options = {} if editlist else {"use_editlist": "0"}
+    with av.open(str(target), "w", format="mp4", options=options) as container:
+        stream = container.add_stream("libx264", rate=fps)
+        assert isinstance(stream, av.VideoStream)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index in range(seconds * fps):
+            picture = Image.new("RGB", (320, 240), (index * 9 % 256, 80, 160))
+            frame = av.VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return target
+
+
+def with_timescale(source: Path, target: Path, box: bytes, timescale: int) -> Path:
+    """The MP4 with the timescale of every ``mdhd`` or ``mvhd`` box replaced (durations kept)."""
+    data = bytearray(source.read_bytes())
+    at = data.find(box)
+    assert at > 0
+    while at > 0:
+        version = data[at + 4]
+        field = at + 4 + (20 if version == 1 else 12)  # after version, flags and two times
+        struct.pack_into(">I", data, field, timescale)
+        at = data.find(box, at + 4)
+    target.write_bytes(bytes(data))
+    return target
+
+
+def timescale_of(path: Path, box: bytes) -> int:
+    data = path.read_bytes()
+    at = data.index(box)
+    version = data[at + 4]
+    return int.from_bytes(data[at + 4 + (20 if version == 1 else 12) :][:4], "big")

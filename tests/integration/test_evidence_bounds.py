@@ -87,3 +87,65 @@ def test_photos_are_decoded_under_the_cpu_budget(corpus: Path, photo: str) -> No
     assert verdict.findings[0].detail == (
         "the image decoder timed out: used up its 0.005 s of CPU time without an answer"
     )
+
+
+# --- video durations ----------------------------------------------------------------------
+
+VIDEO = EvidenceKind.VIDEO
+
+
+@pytest.mark.parametrize("editlist", [False, True])
+def test_an_edited_mdhd_timescale_does_not_make_a_1_s_clip_last_512_s(
+    tmp_path: Path, editlist: bool
+) -> None:
+    """The issue's file: the track's timescale 12800 -> 25 stretches every timestamp 512 times;
+    the movie and track headers (mvhd, tkhd, or the edit list) still say 1 s."""
+    clip = derive.clip(tmp_path / "clip.mp4", editlist=editlist)
+    sound = validate(clip, VIDEO)
+    assert sound.accepted, sound.findings
+    assert (sound.facts["duration_seconds"], sound.facts["frame_count"]) == (1.0, 25)
+    assert derive.timescale_of(clip, b"mdhd") == 12800  # the premise
+    edited = derive.with_timescale(clip, tmp_path / "edited.mp4", b"mdhd", 25)
+    verdict = validate(edited, VIDEO)
+    assert verdict.reasons == (Reason.INCONSISTENT_METADATA,)
+    detail = verdict.findings[0].detail
+    assert "declares 1.000 s but the video's packets span" in detail
+    if not editlist:  # FFmpeg itself would say 512 s: every packet stretched
+        assert detail.endswith("span 512.000 s")
+        assert verdict.facts["duration_seconds"] == 512.0
+
+
+def test_a_timescale_that_squeezes_every_header_is_caught_by_the_codecs_clock(
+    tmp_path: Path,
+) -> None:
+    """mdhd and mvhd both 50 times faster: every box and timestamp agrees on 0.02 s, but the
+    H.264 stream's own clock runs at 25 frames a second, and there are 25 frames."""
+    clip = derive.clip(tmp_path / "clip.mp4", editlist=False)
+    fast = derive.with_timescale(clip, tmp_path / "a.mp4", b"mdhd", 12800 * 50)
+    fast = derive.with_timescale(fast, tmp_path / "b.mp4", b"mvhd", 1000 * 50)
+    verdict = validate(fast, VIDEO)
+    assert verdict.reasons == (Reason.INCONSISTENT_METADATA, Reason.TOO_SHORT)
+    assert verdict.findings[0].detail == (
+        "25 frames at the 25 fps its h264 stream runs at last 1.000 s, "
+        "but its timestamps span 0.020 s"
+    )
+
+
+def test_video_decoding_runs_under_the_cpu_budget(tmp_path: Path) -> None:
+    clip = derive.clip(tmp_path / "clip.mp4", seconds=20)  # 500 frames to demux
+    assert validate(clip, VIDEO).accepted  # the premise: a sound video
+    starved = EvidencePolicy(decoder_cpu_seconds=0.001)
+    verdict = validate(clip, VIDEO, policy=starved)
+    assert verdict.reasons == (Reason.UNDECODABLE,)
+    assert verdict.findings[0].detail == (
+        "the video decoder timed out: used up its 0.001 s of CPU time without an answer"
+    )
+
+
+def test_pdf_parsing_runs_under_the_cpu_budget(corpus: Path) -> None:
+    pdf = corpus / "pdfs" / "pdflatex-4-pages.pdf"  # ~70 ms of pypdf text extraction
+    assert validate(pdf, EvidenceKind.CHAT_RECORD).accepted
+    starved = EvidencePolicy(decoder_cpu_seconds=0.001)
+    verdict = validate(pdf, EvidenceKind.CHAT_RECORD, policy=starved)
+    assert verdict.reasons == (Reason.UNDECODABLE,)
+    assert "PDF decoder timed out: used up its 0.001 s of CPU time" in verdict.findings[0].detail
