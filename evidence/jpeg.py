@@ -79,3 +79,42 @@ def read_structure(data: bytes, *, max_scans: int, max_segments: int) -> JpegStr
             return JpegStructure(scans, segments, complete=False)
         at += length  # entropy-coded data after an SOS is skipped by the marker search
     return JpegStructure(scans, segments, complete=True)
+
+
+# Start-of-frame markers: SOF0-3, 5-7, 9-11, 13-15 (C4 is DHT, C8 reserved, CC is DAC)
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Huffman-coded baseline, extended and progressive frames: what every camera and encoder writes
+HUFFMAN_FRAMES = frozenset({0xC0, 0xC1, 0xC2})
+
+
+@dataclass(frozen=True)
+class JpegFrame:
+    marker: int  # which SOFn: how the image is coded
+    width: int
+    height: int
+
+
+def read_frame(head: bytes, *, max_segments: int) -> JpegFrame | None:
+    """The frame header (SOFn) of the JPEG whose first bytes are ``head``, if it is there
+    before the first scan and within ``max_segments`` segments."""
+    if not head.startswith(_SOI):
+        return None
+    at = len(_SOI)
+    for _ in range(max_segments):
+        found = _NEXT_MARKER.search(head, at)
+        if found is None:
+            return None
+        marker = head[found.end() - 1]
+        at = found.end()
+        if marker in _STANDALONE:
+            continue
+        if marker in (_SOS, _EOI) or at + 7 > len(head):
+            return None
+        if marker in _SOF:
+            height, width = struct.unpack_from(">HH", head, at + 3)  # after length, precision
+            return JpegFrame(marker, width, height)
+        (length,) = struct.unpack_from(">H", head, at)
+        if length < 2:
+            return None
+        at += length
+    return None

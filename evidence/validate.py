@@ -16,7 +16,7 @@ from evidence.context import DisputeContext
 from evidence.declared import Declared, read_declared
 from evidence.dispute_checks import CHECKS_BY_KIND, Item, run_checks
 from evidence.errors import UnreadableEvidence
-from evidence.image import probe_image
+from evidence.image import decoded_in_process, inspect_image, probe_image
 from evidence.kinds import (
     ALLOWED_TYPES,
     CLARITY_REQUIRED,
@@ -120,10 +120,13 @@ def _inspect_content(
             Reason.TYPE_NOT_ALLOWED, f"polyglot: the {sniffed.mime} file is also {other}"
         )
     # Every decoder runs in the sandbox, with the rulebook's CPU budget: no file, whatever it
-    # holds, costs more decoding than that.
+    # holds, costs more decoding than that (a small JPEG's structure bounds it already).
     cpu = policy.decoder_cpu_seconds
     if sniffed.mime in IMAGE_TYPES:
-        image = (str(path), sniffed.mime, sniffed.tail, policy, kind in CLARITY_REQUIRED)
+        clear = kind in CLARITY_REQUIRED
+        if decoded_in_process(sniffed.mime, sniffed.head, policy):  # bounded by its structure
+            return inspect_image(path, sniffed.mime, sniffed.tail, policy, require_clear=clear)
+        image = (str(path), sniffed.mime, sniffed.tail, policy, clear)
         return _sandboxed(sandbox, cpu, "image", probe_image, *image)
     if sniffed.mime in VIDEO_TYPES:
         return _sandboxed(sandbox, cpu, "video", probe_video, str(path), sniffed.mime, policy)

@@ -184,7 +184,14 @@ def jpeg_with_comments(source: Path, target: Path, comments: int) -> Path:
     return target
 
 
-def clip(target: Path, *, editlist: bool = True, seconds: int = 1, fps: int = 25) -> Path:
+def clip(
+    target: Path,
+    *,
+    editlist: bool = True,
+    seconds: int = 1,
+    fps: int = 25,
+    size: tuple[int, int] = (320, 240),
+) -> Path:
     """A real H.264 MP4 (libx264) of ``seconds`` at ``fps``: FFmpeg gives its track the
     timescale 12800 and its movie 1000, with or without an edit list."""
     import av
@@ -193,9 +200,10 @@ def clip(target: Path, *, editlist: bool = True, seconds: int = 1, fps: int = 25
     with av.open(str(target), "w", format="mp4", options=options) as container:
         stream = container.add_stream("libx264", rate=fps)
         assert isinstance(stream, av.VideoStream)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
         for index in range(seconds * fps):
-            picture = Image.new("RGB", (320, 240), (index * 9 % 256, 80, 160))
+            picture = Image.new("RGB", size, (index * 9 % 256, 80, 160))
             frame = av.VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]
             frame.pts = index
             for packet in stream.encode(frame):

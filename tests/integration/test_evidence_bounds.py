@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from evidence import EvidenceKind, EvidencePolicy, Reason, validate
+from evidence import DecoderSandbox, EvidenceKind, EvidencePolicy, Reason, validate
 from tests import derive
 
 PHOTO = EvidenceKind.PHOTO
@@ -75,14 +76,20 @@ def test_a_jpeg_of_countless_segments_is_refused_before_it_is_decoded(
     assert validate(under, PHOTO).accepted
 
 
-@pytest.mark.parametrize(
-    "photo", ["photos/heic/iphone_13_pro_max.HEIC", "photos/real/42_IndexError.jpg"]
-)
-def test_photos_are_decoded_under_the_cpu_budget(corpus: Path, photo: str) -> None:
-    """A budget far below what the decode needs (libheif: ~0.6 s; libjpeg: ~0.05 s of CPU)."""
-    assert validate(corpus / photo, PHOTO).accepted  # the premise: a sound photo
+def _forty_megapixels(corpus: Path, target: Path) -> Path:
+    with Image.open(corpus / "photos/real/jolla.jpg") as image:
+        image.convert("RGB").resize((8000, 5000)).save(target, "JPEG", quality=90)
+    return target
+
+
+@pytest.mark.parametrize("photo", ["photos/heic/iphone_13_pro_max.HEIC", "40 MP JPEG"])
+def test_photos_are_decoded_under_the_cpu_budget(corpus: Path, tmp_path: Path, photo: str) -> None:
+    """A budget far below what the decode needs (libheif: ~0.6 s; libjpeg: ~0.3 s of CPU)."""
+    path = _forty_megapixels(corpus, tmp_path / "big.jpg") if photo.endswith("JPEG") else None
+    path = path or corpus / photo
+    assert validate(path, PHOTO).accepted  # the premise: a sound photo
     starved = EvidencePolicy(decoder_cpu_seconds=0.005)
-    verdict = validate(corpus / photo, PHOTO, policy=starved)
+    verdict = validate(path, PHOTO, policy=starved)
     assert verdict.reasons == (Reason.UNDECODABLE,)
     assert verdict.findings[0].detail == (
         "the image decoder timed out: used up its 0.005 s of CPU time without an answer"
@@ -132,9 +139,12 @@ def test_a_timescale_that_squeezes_every_header_is_caught_by_the_codecs_clock(
 
 
 def test_video_decoding_runs_under_the_cpu_budget(tmp_path: Path) -> None:
-    clip = derive.clip(tmp_path / "clip.mp4", seconds=20)  # 500 frames to demux
-    assert validate(clip, VIDEO).accepted  # the premise: a sound video
-    starved = EvidencePolicy(decoder_cpu_seconds=0.001)
+    """Decoding all 150 frames of a 720p clip takes FFmpeg ~0.1 s of CPU: far more than the
+    budget, and than the kernel's tick, at which the budget is checked."""
+    clip = derive.clip(tmp_path / "clip.mp4", seconds=6, size=(1280, 720))
+    thorough = EvidencePolicy(video_frames_to_decode=150)
+    assert validate(clip, VIDEO, policy=thorough).accepted  # the premise: a sound video
+    starved = EvidencePolicy(video_frames_to_decode=150, decoder_cpu_seconds=0.001)
     verdict = validate(clip, VIDEO, policy=starved)
     assert verdict.reasons == (Reason.UNDECODABLE,)
     assert verdict.findings[0].detail == (
@@ -149,3 +159,32 @@ def test_pdf_parsing_runs_under_the_cpu_budget(corpus: Path) -> None:
     verdict = validate(pdf, EvidenceKind.CHAT_RECORD, policy=starved)
     assert verdict.reasons == (Reason.UNDECODABLE,)
     assert "PDF decoder timed out: used up its 0.001 s of CPU time" in verdict.findings[0].detail
+
+
+class _CountingSandbox(DecoderSandbox):
+    def __init__(self) -> None:
+        super().__init__(seconds=30, memory_bytes=0)
+        self.calls: list[str] = []
+
+    def call(self, fn: object, *args: object, cpu_seconds: float | None = None) -> object:
+        self.calls.append(getattr(fn, "__name__", "?"))
+        return super().call(fn, *args, cpu_seconds=cpu_seconds)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("photo", "where"),
+    [
+        ("photos/real/gps_DSCN0010.jpg", []),  # 640x480: its scans and segments bound it
+        ("photos/real/42_IndexError.jpg", ["probe_image"]),  # 12 MP
+        ("photos/heic/IMG_5195.HEIC", ["probe_image"]),
+    ],
+)
+def test_only_small_jpegs_are_decoded_outside_the_sandbox(
+    corpus: Path, photo: str, where: list[str]
+) -> None:
+    box = _CountingSandbox()
+    try:
+        assert validate(corpus / photo, PHOTO, sandbox=box).accepted
+    finally:
+        box.close()
+    assert box.calls == where
