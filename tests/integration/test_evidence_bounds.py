@@ -188,3 +188,12 @@ def test_only_small_jpegs_are_decoded_outside_the_sandbox(
     finally:
         box.close()
     assert box.calls == where
+
+
+def test_demuxing_stops_past_the_longest_allowed(tmp_path: Path) -> None:
+    """Frames at 0, 1500 and 3000 s: the first lasts till the second, 1500 s, past 600 s x 1.5,
+    so reading stops there, and the headers' 3001 s is not held against the 1500 s read."""
+    video = derive.long_video(tmp_path / "long.mp4", 3000)
+    verdict = validate(video, VIDEO)
+    assert verdict.reasons == (Reason.TOO_LONG,)
+    assert (verdict.facts["frame_count"], verdict.facts["duration_seconds"]) == (1, 1500.0)
