@@ -41,6 +41,10 @@ _FIELDS: dict[str, dict[str, bool]] = {
         "sharpness_threshold": True,
         "near_duplicate_distance": True,
         "accreditation_registry": False,
+        "jpeg_max_scans": True,
+        "jpeg_max_segments": True,
+        "decoder_cpu_seconds": True,
+        "video_timing_tolerance": True,
     },
     "strength": {
         "photo": True,
@@ -186,6 +190,10 @@ class Settings:
     sharpness_threshold: float
     near_duplicate_distance: int
     accreditation_registry: frozenset[str] | None
+    jpeg_max_scans: int
+    jpeg_max_segments: int
+    decoder_cpu_seconds: float
+    video_timing_tolerance: float
 
 
 @dataclass(frozen=True)
@@ -218,6 +226,10 @@ class Rulebook:
             near_duplicate_distance=self.settings.near_duplicate_distance,
             zone=self.settings.zone,
             accreditation_registry=self.settings.accreditation_registry,
+            jpeg_max_scans=self.settings.jpeg_max_scans,
+            jpeg_max_segments=self.settings.jpeg_max_segments,
+            decoder_cpu_seconds=self.settings.decoder_cpu_seconds,
+            video_timing_tolerance=self.settings.video_timing_tolerance,
         )
 
 
@@ -423,6 +435,10 @@ class _Builder:
                 sharpness_threshold=float(rule["sharpness_threshold"]),
                 near_duplicate_distance=int(rule["near_duplicate_distance"]),
                 accreditation_registry=None if registry is None else frozenset(map(str, registry)),
+                jpeg_max_scans=_count(rule, "jpeg_max_scans"),
+                jpeg_max_segments=_count(rule, "jpeg_max_segments"),
+                decoder_cpu_seconds=_positive(rule, "decoder_cpu_seconds"),
+                video_timing_tolerance=_positive(rule, "video_timing_tolerance", least=1.0),
             )
         except (TypeError, ValueError) as exc:
             self.fail(rid, str(exc))
@@ -611,3 +627,17 @@ class _Builder:
             return Decimal(str(raw))
         except InvalidOperation:
             raise ValueError(f"{field} = {raw!r} is not a decimal") from None
+
+
+def _count(rule: dict[str, Any], name: str) -> int:
+    value = rule[name]
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} = {value!r} must be a whole number of at least 1")
+    return value
+
+
+def _positive(rule: dict[str, Any], name: str, *, least: float = 0.0) -> float:
+    value = rule[name]
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value > least:
+        raise ValueError(f"{name} = {value!r} must be a number above {least:g}")
+    return float(value)

@@ -1,9 +1,13 @@
-"""The decoder sandbox's worker process: ``python -m evidence._worker FD MEMORY PARENT SYSPATH``.
+"""The decoder sandbox's worker: ``python -m evidence._worker FD MEMORY PARENT SYSPATH PRELOAD``.
 
-It reads ``(function, args)`` pairs (pickled by the trusted caller) from the connection on
-file descriptor FD, runs each, and answers with JSON bytes, ``["ok", result]`` or
-``["error", text]``: never a pickle, so a decoder subverted by a hostile file cannot make the
-caller run code. It lives until told to stop, until the caller closes the connection, or
+It imports the modules named in PRELOAD (a JSON list: the decoders, so that importing them is
+not counted as decoding), then reads ``(function, args, cpu_seconds)`` triples (pickled by the
+trusted caller) from the connection on file descriptor FD, runs each, and answers with JSON
+bytes, ``["ok", result]`` or ``["error", text]``: never a pickle, so a decoder subverted by a
+hostile file cannot make the caller run code. A call given ``cpu_seconds`` runs under a
+profiling timer (``ITIMER_PROF``: CPU time of all the worker's threads, whatever the machine's
+load): when it expires, ``SIGPROF``, left at its default action, kills the worker, wherever
+native code is. It lives until told to stop, until the caller closes the connection, or
 (Linux) the moment the caller dies.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import json
 import os
 import resource
@@ -29,9 +34,16 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
+def _preload(modules: list[str]) -> None:
+    for name in modules:
+        with contextlib.suppress(Exception):  # a missing decoder fails the call that needs it
+            importlib.import_module(name)
+
+
 def serve(conn: Connection, memory_bytes: int) -> None:
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)  # an expired CPU budget ends the process
     while True:
         try:
             message = conn.recv()
@@ -39,16 +51,23 @@ def serve(conn: Connection, memory_bytes: int) -> None:
             return
         if message is None:
             return
-        fn, args = message
+        fn, args, cpu_seconds = message
         try:
-            answer = json.dumps(["ok", fn(*args)])
+            if cpu_seconds:
+                signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
+            try:
+                result = fn(*args)
+            finally:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+            answer = json.dumps(["ok", result])
         except BaseException as exc:  # report anything; the worker lives on
             answer = json.dumps(["error", f"{type(exc).__name__}: {exc}"[:500]])
         conn.send_bytes(answer.encode())
 
 
 if __name__ == "__main__":
-    fd, memory, parent, path = sys.argv[1:5]
+    fd, memory, parent, path, preload = sys.argv[1:6]
     _die_with(int(parent))
     sys.path[:] = json.loads(path)
+    _preload(json.loads(preload))
     serve(Connection(int(fd)), int(memory))

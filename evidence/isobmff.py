@@ -151,3 +151,71 @@ def _uint(data: bytes, at: int, size: int) -> tuple[int, int]:
     if size not in (4, 8):
         raise struct.error(f"field size {size}")
     return int.from_bytes(data[at : at + size], "big"), at + size
+
+
+def declared_durations(path: Path) -> list[tuple[str, float]]:
+    """The durations an MP4/MOV's headers declare for its video, in seconds, read from the boxes
+    themselves (FFmpeg reconciles them with each other before anyone sees them).
+
+    The first video track's ``tkhd`` (in the movie's timescale: what its edit list keeps), and
+    the movie's ``mvhd`` when that track is the only one. Unknown (0 or all ones) are left out.
+    """
+    with path.open("rb") as stream:
+        for kind, start, size in _top_level_boxes(stream):
+            if kind == b"moov" and size <= _MAX_META_BOX:
+                stream.seek(start)
+                return _moov_durations(stream.read(size))
+    return []
+
+
+def _moov_durations(moov: bytes) -> list[tuple[str, float]]:
+    try:
+        mvhd = _child(moov, b"mvhd")
+        if mvhd is None:
+            return []
+        movie_scale, movie_duration = _scale_and_duration(mvhd)
+        tracks = list(_children(moov, b"trak"))
+        out: list[tuple[str, float]] = []
+        for trak in tracks:
+            mdia = _child(trak, b"mdia")
+            hdlr = None if mdia is None else _child(mdia, b"hdlr")
+            tkhd = _child(trak, b"tkhd")
+            if hdlr is None or hdlr[8:12] != b"vide" or tkhd is None:
+                continue
+            version = tkhd[0]
+            at = 28 if version == 1 else 20  # after the times, the track id and a reserved word
+            duration = int.from_bytes(tkhd[at : at + (8 if version == 1 else 4)], "big")
+            out.append(("the video track header (tkhd)", _seconds(duration, movie_scale, version)))
+            break
+        if len(tracks) == 1:
+            out.append(("the movie header (mvhd)", _seconds(movie_duration, movie_scale, mvhd[0])))
+        return [(name, seconds) for name, seconds in out if seconds > 0]
+    except (IndexError, struct.error):
+        return []
+
+
+def _children(data: bytes, wanted: bytes) -> list[bytes]:
+    found = []
+    offset = 0
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack_from(">I4s", data, offset)
+        if size < 8 or offset + size > len(data):
+            break
+        if kind == wanted:
+            found.append(data[offset + 8 : offset + size])
+        offset += size
+    return found
+
+
+def _scale_and_duration(full_box: bytes) -> tuple[int, int]:
+    """``timescale`` and ``duration`` of an ``mvhd`` or ``mdhd`` (ISO/IEC 14496-12, 8.2.2)."""
+    if full_box[0] == 1:
+        return struct.unpack_from(">IQ", full_box, 20)
+    return struct.unpack_from(">II", full_box, 12)
+
+
+def _seconds(duration: int, timescale: int, version: int) -> float:
+    unknown = (1 << (64 if version == 1 else 32)) - 1
+    if not timescale or duration == unknown:
+        return 0.0
+    return duration / timescale

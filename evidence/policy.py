@@ -33,10 +33,20 @@ class EvidencePolicy:
     max_pixels: int = 40_000_000
     photo_min_short_side: int = 480
     sharpness_threshold: float = 0.10
+    # A JPEG's decoding work grows with its scans (each one passes over every block of its
+    # components); counted before any decoder runs. See evidence/jpeg.py for the measurements.
+    jpeg_max_scans: int = 32
+    jpeg_max_segments: int = 1000
     video_min_short_side: int = 240
     video_min_seconds: float = 1.0
     video_max_seconds: float = 600.0
     video_frames_to_decode: int = 3
+    # How far a video's timing boxes (mdhd, mvhd, the edit list) and its packets' timestamps may
+    # disagree (as a ratio) before the file is inconsistent.
+    video_timing_tolerance: float = 1.5
+    # Every file is decoded in the sandbox with this much CPU time (all threads), then killed.
+    decoder_cpu_seconds: float = 2.0
+    # Wall-clock limit for a decoder that neither answers nor computes (blocked, starved).
     decoder_seconds: float = 30.0
     decoder_memory_bytes: int = 3 * 1024 * MIB
     pdf_text_pages: int = 50

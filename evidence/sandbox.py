@@ -3,9 +3,12 @@
 A :class:`DecoderSandbox` keeps one worker process (a fresh interpreter running
 ``evidence._worker``: it shares no locks or threads with the caller and never imports the
 caller's ``__main__``) and sends it one call at a time. The worker runs under an
-address-space limit; the caller waits at most ``seconds`` for the answer. A call that hangs
-is killed; a worker that dies (a segfault in native code, the memory limit) is replaced on
-the next call. Either way the caller gets a :class:`SandboxFailure`, never an exception.
+address-space limit; the caller waits at most ``seconds`` for the answer, and a call may be
+given a budget of CPU time (``cpu_seconds``), which the worker's kernel enforces: a decoder
+that computes too long is killed after that much work whatever the machine's load, so the
+verdict does not depend on how busy the machine was. A call that hangs is killed; a worker
+that dies (a segfault in native code, the memory limit) is replaced on the next call. Either
+way the caller gets a :class:`SandboxFailure`, never an exception.
 
 Answers come back as JSON (the function must return plain data), bounded in size: the caller
 never unpickles what a process that parsed hostile bytes sends it. The worker dies with its
@@ -19,6 +22,7 @@ import contextlib
 import json
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +34,9 @@ from multiprocessing.connection import Connection
 from typing import Any, Literal
 
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
+# What the evidence decoders import, imported by the worker before its first call, so that
+# importing FFmpeg or libheif is never counted against a file's CPU budget.
+DECODER_MODULES = ("evidence.image", "evidence.video", "evidence.pdf", "av", "pypdf")
 
 
 @dataclass(frozen=True)
@@ -39,30 +46,37 @@ class SandboxFailure:
 
 
 class DecoderSandbox:
-    def __init__(self, *, seconds: float, memory_bytes: int) -> None:
+    def __init__(self, *, seconds: float, memory_bytes: int, preload: tuple[str, ...] = ()) -> None:
         self.seconds = seconds
         self.memory_bytes = memory_bytes
+        self.preload = preload
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         _all_sandboxes.add(self)
 
-    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def call(self, fn: Callable[..., Any], *args: Any, cpu_seconds: float | None = None) -> Any:
         """``fn(*args)`` in the worker: its JSON-shaped result, or a :class:`SandboxFailure`.
 
         ``fn`` must be importable by the worker and return plain data (JSON types); the
         caller must check that data's shape, as it comes from a process that read hostile bytes.
+        With ``cpu_seconds``, the call may use that much CPU time (all the worker's threads
+        together) and no more: past it the worker is killed and the answer is a ``timeout``.
         """
         with self._lock:
             conn = self._ensure_worker()
             try:
-                conn.send((fn, args))
+                conn.send((fn, args, cpu_seconds))
                 if not conn.poll(self.seconds):
                     self._stop(kill=True)
                     return SandboxFailure("timeout", f"gave no answer within {self.seconds:g} s")
                 answer = json.loads(conn.recv_bytes(MAX_ANSWER_BYTES))
             except (EOFError, OSError):
                 code = self._stop(kill=True)
+                if code == -signal.SIGPROF:
+                    return SandboxFailure(
+                        "timeout", f"used up its {cpu_seconds:g} s of CPU time without an answer"
+                    )
                 return SandboxFailure("crash", f"the decoder process died (exit code {code})")
             except ValueError:  # not JSON: the worker is not ours to trust any more
                 self._stop(kill=True)
@@ -98,6 +112,7 @@ class DecoderSandbox:
                     str(self.memory_bytes),
                     str(os.getpid()),
                     json.dumps(sys.path),
+                    json.dumps(list(self.preload)),
                 ],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
@@ -173,11 +188,16 @@ _shared_lock = threading.Lock()
 
 
 def shared_sandbox(seconds: float, memory_bytes: int) -> DecoderSandbox:
-    """One sandbox per (time, memory) limit for the whole process, closed at exit."""
+    """One sandbox per (time, memory) limit for the whole process, closed at exit.
+
+    Its worker imports the evidence decoders (:data:`DECODER_MODULES`) when it starts.
+    """
     with _shared_lock:
         key = (seconds, memory_bytes)
         if key not in _shared:
-            _shared[key] = DecoderSandbox(seconds=seconds, memory_bytes=memory_bytes)
+            _shared[key] = DecoderSandbox(
+                seconds=seconds, memory_bytes=memory_bytes, preload=DECODER_MODULES
+            )
         return _shared[key]
 
 

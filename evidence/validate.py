@@ -17,7 +17,7 @@ from evidence.context import DisputeContext
 from evidence.declared import Declared, read_declared
 from evidence.dispute_checks import CHECKS_BY_KIND, Item, run_checks
 from evidence.errors import UnreadableEvidence
-from evidence.image import inspect_image
+from evidence.image import decoded_in_process, inspect_image, probe_image
 from evidence.kinds import (
     ALLOWED_TYPES,
     CLARITY_REQUIRED,
@@ -174,15 +174,21 @@ def _inspect_content(
         return _rejected(
             Reason.TYPE_NOT_ALLOWED, f"polyglot: the {sniffed.mime} file is also {other}"
         )
+    # Every decoder runs in the sandbox, with the rulebook's CPU budget: no file, whatever it
+    # holds, costs more decoding than that (a small JPEG's structure bounds it already).
+    cpu = policy.decoder_cpu_seconds
     if sniffed.mime in IMAGE_TYPES:
-        return inspect_image(
-            path, sniffed.mime, sniffed.tail, policy, require_clear=kind in CLARITY_REQUIRED
-        )
+        clear = kind in CLARITY_REQUIRED
+        if decoded_in_process(sniffed.mime, sniffed.head, policy):  # bounded by its structure
+            return inspect_image(path, sniffed.mime, sniffed.tail, policy, require_clear=clear)
+        image = (str(path), sniffed.mime, sniffed.tail, policy, clear)
+        return _sandboxed(sandbox, cpu, "image", probe_image, *image)
     if sniffed.mime in VIDEO_TYPES:
-        return _sandboxed(sandbox, "video", probe_video, str(path), sniffed.mime, policy)
+        return _sandboxed(sandbox, cpu, "video", probe_video, str(path), sniffed.mime, policy)
     if sniffed.mime in PDF_TYPES:
         needles = (meta.report_no,) if meta.report_no else ()
-        return _sandboxed(sandbox, "PDF", probe_pdf, str(path), needles, policy.pdf_text_pages)
+        pdf = (str(path), needles, policy.pdf_text_pages)
+        return _sandboxed(sandbox, cpu, "PDF", probe_pdf, *pdf)
     if kind is EvidenceKind.LOGISTICS_RECORD:
         return _inspect_json(path)
     return _inspect_text(path)
@@ -192,8 +198,10 @@ def _rejected(reason: Reason, detail: str) -> ProbeReport:
     return ProbeReport(findings=[Finding(reason, detail)])
 
 
-def _sandboxed(sandbox: DecoderSandbox, what: str, fn: Any, *args: Any) -> ProbeReport:
-    result = sandbox.call(fn, *args)
+def _sandboxed(
+    sandbox: DecoderSandbox, cpu_seconds: float, what: str, fn: Any, *args: Any
+) -> ProbeReport:
+    result = sandbox.call(fn, *args, cpu_seconds=cpu_seconds)
     if isinstance(result, SandboxFailure):
         verb = {"timeout": "timed out", "crash": "crashed", "error": "failed"}[result.cause]
         return _rejected(Reason.UNDECODABLE, f"the {what} decoder {verb}: {result.detail}")

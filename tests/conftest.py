@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from evidence import DEFAULT_POLICY, DecoderSandbox
+from evidence.sandbox import DECODER_MODULES
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("ADJUDICATOR_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -25,7 +26,9 @@ def corpus() -> Path:
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[DecoderSandbox]:
     box = DecoderSandbox(
-        seconds=DEFAULT_POLICY.decoder_seconds, memory_bytes=DEFAULT_POLICY.decoder_memory_bytes
+        seconds=DEFAULT_POLICY.decoder_seconds,
+        memory_bytes=DEFAULT_POLICY.decoder_memory_bytes,
+        preload=DECODER_MODULES,  # as validate's own sandbox: imports are not decoding
     )
     yield box
     box.close()

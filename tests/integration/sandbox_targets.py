@@ -43,3 +43,11 @@ def start_host_and_hang(seconds: float) -> None:
     box = DecoderSandbox(seconds=seconds, memory_bytes=0)
     print(box.call(worker_pid), flush=True)
     box.call(sleep_forever)
+
+
+def spin(seconds: float) -> float:
+    """Compute for ``seconds`` of this process's CPU time, then answer how long that was."""
+    start = time.process_time()
+    while time.process_time() - start < seconds:
+        pass
+    return time.process_time() - start

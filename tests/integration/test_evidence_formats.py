@@ -178,10 +178,10 @@ class _RewritingSandbox(DecoderSandbox):
         super().__init__(seconds=30, memory_bytes=0)
         self.victim = victim
 
-    def call(self, fn: object, *args: object) -> object:
+    def call(self, fn: object, *args: object, cpu_seconds: float | None = None) -> object:
         with self.victim.open("ab") as out:
             out.write(b"swapped")
-        return super().call(fn, *args)  # type: ignore[arg-type]
+        return super().call(fn, *args, cpu_seconds=cpu_seconds)  # type: ignore[arg-type]
 
 
 def test_a_file_that_changes_while_validated_gets_no_verdict(corpus: Path, tmp_path: Path) -> None:

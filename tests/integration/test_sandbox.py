@@ -52,6 +52,29 @@ def test_a_hang_is_killed_and_the_next_call_gets_a_fresh_worker(
     assert box.call(targets.worker_pid) != before
 
 
+def test_a_call_over_its_cpu_budget_is_killed_as_a_timeout(
+    make_sandbox: Callable[[float, int], DecoderSandbox],
+) -> None:
+    """The budget is CPU time, enforced in the worker: the wall-clock limit (30 s) is far off."""
+    box = make_sandbox(30, 0)
+    before = box.call(targets.worker_pid)
+    result = box.call(targets.spin, 60.0, cpu_seconds=0.2)
+    assert result == SandboxFailure("timeout", "used up its 0.2 s of CPU time without an answer")
+    assert box.call(targets.worker_pid) != before  # killed, and replaced
+
+
+def test_the_cpu_budget_is_per_call(
+    make_sandbox: Callable[[float, int], DecoderSandbox],
+) -> None:
+    box = make_sandbox(30, 0)
+    pid = box.call(targets.worker_pid)
+    for _ in range(3):  # 0.45 s of CPU in all, each call within its own 0.3 s
+        spent = box.call(targets.spin, 0.15, cpu_seconds=0.3)
+        assert isinstance(spent, float)
+    assert box.call(targets.spin, 0.4) >= 0.4  # no budget given: none applies
+    assert box.call(targets.worker_pid) == pid
+
+
 def test_a_segfault_is_a_failure_not_the_callers_death(
     make_sandbox: Callable[[float, int], DecoderSandbox],
 ) -> None:
