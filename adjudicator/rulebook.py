@@ -23,7 +23,7 @@ from typing import Any
 
 from adjudicator.domain import ClaimType, EvidenceRecord, Liability, PlatformFinding, Remedy
 from adjudicator.errors import AdjudicationError
-from evidence import EvidenceKind, EvidencePolicy, Party
+from evidence import DEFAULT_POLICY, EvidenceKind, EvidencePolicy, Party
 
 BUILTIN = ("kuaishou.general", "kuaishou.used_3c")
 RULEBOOK_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}", re.ASCII)
@@ -41,10 +41,10 @@ _FIELDS: dict[str, dict[str, bool]] = {
         "sharpness_threshold": True,
         "near_duplicate_distance": True,
         "accreditation_registry": False,
-        "jpeg_max_scans": True,
-        "jpeg_max_segments": True,
-        "decoder_cpu_seconds": True,
-        "video_timing_tolerance": True,
+        "jpeg_max_scans": False,
+        "jpeg_max_segments": False,
+        "decoder_cpu_seconds": False,
+        "video_timing_tolerance": False,
     },
     "strength": {
         "photo": True,
@@ -630,14 +630,16 @@ class _Builder:
 
 
 def _count(rule: dict[str, Any], name: str) -> int:
-    value = rule[name]
+    """A whole-number setting; absent, the evidence policy's default (a decoding bound, as
+    the pixel limit is, rather than a rule of the platform: a rulebook may tighten it)."""
+    value = rule.get(name, getattr(DEFAULT_POLICY, name))
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} = {value!r} must be a whole number of at least 1")
     return value
 
 
 def _positive(rule: dict[str, Any], name: str, *, least: float = 0.0) -> float:
-    value = rule[name]
+    value = rule.get(name, getattr(DEFAULT_POLICY, name))
     if not isinstance(value, int | float) or isinstance(value, bool) or not value > least:
         raise ValueError(f"{name} = {value!r} must be a number above {least:g}")
     return float(value)
