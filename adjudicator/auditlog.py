@@ -98,7 +98,13 @@ class Chain:
             return None
         self.count += 1
         body = {k: v for k, v in entry.items() if k != "hash"}
-        digest = hashlib.sha256(canonical(body)).hexdigest()
+        try:
+            digest = hashlib.sha256(canonical(body)).hexdigest()
+        except (UnicodeEncodeError, ValueError, TypeError, RecursionError):
+            # a lone surrogate, or a value JSON cannot hold: the log never has them
+            self._break("holds what no entry of the log can (not UTF-8 text)")
+            self._prev = str(entry.get("hash"))
+            return None
         if self.broken is None:
             if entry.get("seq") != self.count:
                 self._break(f"has seq {entry.get('seq')!r} where {self.count} belongs")

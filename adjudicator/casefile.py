@@ -132,9 +132,19 @@ E = TypeVar("E", ClaimType, Remedy, Party, Liability, PlatformFinding, EvidenceK
 
 
 class InvalidCase(AdjudicationError):
+    """A case file that is not a valid ``dispute-case/1``: the file, the JSON pointer of the
+    bad field and why, on one line (control characters in them are written as escapes)."""
+
     def __init__(self, file: str, pointer: str, message: str) -> None:
-        super().__init__(f"{file}: {pointer or '/'}: {message}")
+        super().__init__(f"{_one_line(file)}: {_one_line(pointer or '/')}: {_one_line(message)}")
         self.file, self.pointer, self.message = file, pointer, message
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters and lone surrogates escaped as JSON escapes them."""
+    if _CONTROL.search(text) is None:
+        return text
+    return json.dumps(text)[1:-1]
 
 
 @dataclass(frozen=True)
@@ -175,9 +185,15 @@ def read_case(path: Path) -> CaseFile:
         data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except RecursionError:
         raise InvalidCase(file, "", "not valid JSON: nested too deeply") from None
+    except _DuplicateKey as exc:
+        raise InvalidCase(file, _duplicate_at(text), str(exc)) from None
     except ValueError as exc:
         raise InvalidCase(file, "", f"not valid JSON: {exc}") from exc
     return _Reader(file, path).case(data)
+
+
+class _DuplicateKey(ValueError):
+    pass
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -186,9 +202,42 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise ValueError(f"the key {key!r} appears twice in one object")
+                raise _DuplicateKey(f"appears twice in its object (the key {key!r})")
             seen.add(key)
     return out
+
+
+_TWICE = object()  # a key no JSON text can hold: marks the object with a repeated key
+
+
+def _duplicate_at(text: str) -> str:
+    """The pointer of the first key that appears twice in an object (the slow path: only for
+    a file already refused)."""
+
+    def marking(pairs: list[tuple[str, Any]]) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key, value in pairs:
+            if key in out and _TWICE not in out:
+                out[_TWICE] = key
+            out[key] = value
+        return out
+
+    def find(node: Any, at: str) -> str | None:
+        if isinstance(node, dict):
+            if _TWICE in node:
+                return f"{at}/{_escape(node[_TWICE])}"
+            children = [(f"{at}/{_escape(k)}", v) for k, v in node.items() if k is not _TWICE]
+        elif isinstance(node, list):
+            children = [(f"{at}/{i}", v) for i, v in enumerate(node)]
+        else:
+            return None
+        for where, child in children:
+            found = find(child, where)
+            if found is not None:
+                return found
+        return None
+
+    return find(json.loads(text, object_pairs_hook=marking), "") or ""
 
 
 def _no_constant(name: str) -> Any:

@@ -7,12 +7,14 @@ the rulebook below it) and ``rules``: a table keyed by stable rule id, each rule
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import stat
 import tomllib
+import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -270,6 +272,30 @@ def _layers(name_or_path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     return layers
 
 
+_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*)*", re.ASCII)
+
+
+@functools.cache
+def _known_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def _plain_values(node: Any, where: str) -> None:
+    """TOML dates and times are no value any rule takes (nor can a digest hash them)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _plain_values(value, f"{where}.{key}" if where else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _plain_values(value, f"{where}[{index}]")
+    elif not isinstance(node, str | int | float | bool):
+        raise RulebookError([f"{where}: a {type(node).__name__} is no value a rule takes"])
+
+
 def _read_text(path: Path) -> str:
     """A rulebook file's text: a regular file (never a FIFO or device) of at most
     ``MAX_RULEBOOK_BYTES``, in UTF-8."""
@@ -305,6 +331,10 @@ def _read(name: str | Path, base_dir: Path | None) -> tuple[str, dict[str, Any]]
         raise RulebookError([f"{origin}: not valid TOML: {exc}"]) from exc
     except RecursionError:
         raise RulebookError([f"{origin}: not valid TOML: nested too deeply"]) from None
+    try:
+        _plain_values(data, "")
+    except RulebookError as exc:
+        raise RulebookError([f"{origin}: {problem}" for problem in exc.problems]) from None
     unknown = sorted(set(data) - _TOP_LEVEL)
     if unknown:
         raise RulebookError([f"{origin}: unknown top-level key(s): {', '.join(unknown)}"])
@@ -337,7 +367,7 @@ class _Builder:
                 self.fail(rule_id, "must be a table")
                 continue
             kind = rule.get("kind")
-            if kind not in _FIELDS:
+            if not isinstance(kind, str) or kind not in _FIELDS:
                 self.fail(rule_id, f"unknown kind {kind!r} (one of {', '.join(_FIELDS)})")
                 continue
             fields = _FIELDS[kind]
@@ -351,21 +381,28 @@ class _Builder:
                 self.fail(rule_id, f"missing key(s) {', '.join(missing)}")
                 continue
             by_kind[kind][rule_id] = rule
-        identity = self._identity()
-        claim_types = self._claim_types()
-        settings = self._settings(by_kind["settings"])
-        strength = self._strength(by_kind["strength"])
-        deadlines = {
-            rid: d for rid, r in by_kind["deadline"].items() if (d := self._deadline(rid, r))
-        }
-        burdens = self._burdens(by_kind["burden"], claim_types)
-        weigh = self._weigh(by_kind["weigh"])
-        specials = {
-            rid: s
-            for rid, r in by_kind["special"].items()
-            if (s := self._special(rid, r, claim_types))
-        }
-        remedies = self._remedies(by_kind["remedy"], burdens, weigh, specials)
+        try:
+            identity = self._identity()
+            claim_types = self._claim_types()
+            settings = self._settings(by_kind["settings"])
+            strength = self._strength(by_kind["strength"])
+            deadlines = {
+                rid: d
+                for rid, r in by_kind["deadline"].items()
+                if (d := self._deadline(rid, r)) is not None
+            }
+            burdens = self._burdens(by_kind["burden"], claim_types)
+            weigh = self._weigh(by_kind["weigh"])
+            specials = {
+                rid: s
+                for rid, r in by_kind["special"].items()
+                if (s := self._special(rid, r, claim_types))
+            }
+            remedies = self._remedies(by_kind["remedy"], burdens, weigh, specials)
+        except (TypeError, ValueError, KeyError, ArithmeticError, AttributeError) as exc:
+            # a value of a type no check above expected: unsound, said in one line
+            self.fail(None, f"a value of the wrong type or range ({type(exc).__name__}: {exc})")
+            return None
         if self.problems or settings is None or identity is None:
             return None
         return Rulebook(
@@ -424,9 +461,13 @@ class _Builder:
             return None
         rid, rule = found
         registry = rule.get("accreditation_registry")
+        zone = rule["zone"]
+        if not (isinstance(zone, str) and _ZONE.fullmatch(zone) and _known_zone(zone)):
+            self.fail(rid, f"zone {zone!r} is not an IANA time zone such as Asia/Shanghai")
+            return None
         try:
             return Settings(
-                zone=str(rule["zone"]),
+                zone=zone,
                 both_ratio=self._decimal(rid, "both_ratio", rule["both_ratio"]),
                 manual_review_amount=self._decimal(
                     rid, "manual_review_amount", rule["manual_review_amount"]
@@ -471,7 +512,11 @@ class _Builder:
         if (value if given[0] == "days" else value / 24) > MAX_DEADLINE.days:
             self.fail(rid, f"{given[0]} = {value!r} is longer than {MAX_DEADLINE.days} days")
             return None
-        return timedelta(**{given[0]: value})
+        duration = timedelta(**{given[0]: value})
+        if duration < timedelta(seconds=1):
+            self.fail(rid, f"{given[0]} = {value!r} is shorter than a second")
+            return None
+        return duration
 
     def _specs(self, rid: str, field: str, raw: Any) -> tuple[EvidenceSpec, ...]:
         if not isinstance(raw, list):
@@ -564,6 +609,11 @@ class _Builder:
             self.fail(rid, f"when must be one of {', '.join(SPECIAL_WHEN)}")
         if special.remedy is not None and special.remedy not in REMEDY_CHOICES:
             self.fail(rid, f"remedy must be one of {', '.join(REMEDY_CHOICES)}")
+        decides_first = (special.finding is not None and special.when != "merchant_unproven") or (
+            special.when == "ineligible"
+        )
+        if decides_first and special.liability is None:
+            self.fail(rid, "decides the dispute before any weighing, so it must give a liability")
         if special.claim not in claim_types:
             self.fail(
                 rid, f"is for claim type {special.claim}, which this rulebook does not decide"
@@ -623,10 +673,17 @@ class _Builder:
     def _decimal(self, rid: str, field: str, raw: Any) -> Decimal:
         if isinstance(raw, float):
             raise ValueError(f"{field} must be a decimal string, not a float ({raw!r})")
+        if not isinstance(raw, str | int) or isinstance(raw, bool):
+            raise ValueError(f"{field} = {raw!r} is not a decimal string")
         try:
-            return Decimal(str(raw))
+            value = Decimal(str(raw))
         except InvalidOperation:
             raise ValueError(f"{field} = {raw!r} is not a decimal") from None
+        if not value.is_finite() or value < 0 or value.adjusted() > 12:
+            raise ValueError(f"{field} = {raw!r} must be a finite decimal from 0 to 10^12")
+        if field == "both_ratio" and value > 1:
+            raise ValueError(f"both_ratio = {raw!r} is a share of the disputed amount: 0 to 1")
+        return value
 
 
 def _count(rule: dict[str, Any], name: str) -> int:
