@@ -22,6 +22,7 @@ from adjudicator.errors import (
     KeyReused,
     SchemaMismatch,
     StoreMismatch,
+    Unavailable,
     UnknownDispute,
     UsageError,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "StoreMismatch",
     "Submission",
     "Ticked",
+    "Unavailable",
     "UnknownDispute",
     "UsageError",
     "load_rulebook",
