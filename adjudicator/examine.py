@@ -13,6 +13,7 @@ not happen.
 from __future__ import annotations
 
 import atexit
+import logging
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -30,8 +31,11 @@ from evidence import (
     PriorEvidence,
     Verdict,
 )
+from evidence.errors import StoreError
 from evidence.intake import Received, receive
 from evidence.store import ContentStore, FilesystemStore
+
+_log = logging.getLogger("adjudicator")
 
 
 class Intake:
@@ -64,10 +68,20 @@ class Intake:
                 self.receive(submission)
 
     def commit(self) -> None:
-        """The transaction that recorded these files committed: keep their bytes."""
+        """The transaction that recorded these files committed: keep their bytes. This never
+        raises (the command has happened): bytes that cannot be linked into place now stay
+        staged, where ``adjudicator store gc`` makes them objects later."""
         for _, received in self._received.values():
-            if received.staged is not None:
+            if received.staged is None:
+                continue
+            try:
                 received.staged.commit()
+            except (OSError, StoreError) as exc:
+                _log.warning(
+                    "evidence %s stays staged (%s); `adjudicator store gc` will keep it",
+                    received.staged.sha256,
+                    exc,
+                )
         self._received.clear()
 
     def discard(self) -> None:

@@ -56,6 +56,8 @@ class Staged:
     store: FilesystemStore
 
     def commit(self) -> StoredObject:
+        """Link the bytes into place as their object; the staged name goes only once they
+        are there (if linking fails, they stay staged for ``collect`` to finish)."""
         created = self.store._link(self.path, self.sha256)
         _unlink(self.path)
         return StoredObject(self.sha256, self.size, created=created)

@@ -8,7 +8,11 @@ import os
 import time
 from pathlib import Path
 
-from evidence import FilesystemStore
+import pytest
+
+from adjudicator.examine import Intake
+from adjudicator.workflow import Submission
+from evidence import EvidenceKind, FilesystemStore
 
 
 def age(path: Path, seconds: float) -> None:
@@ -65,3 +69,28 @@ def test_linking_bytes_already_stored_refreshes_their_time(tmp_path: Path) -> No
     again = store.stage_stream(io.BytesIO(b"same bytes")).commit()
     assert not again.created
     assert store.collect(lambda sha: False).objects == []  # young again: in use
+
+
+def test_bytes_that_cannot_be_linked_after_the_commit_stay_staged_for_gc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command has happened once its transaction commits: a failure to link its bytes
+    does not undo or repeat it; they stay staged, and gc makes them objects."""
+    store = FilesystemStore(tmp_path)
+    intake = Intake(store)
+    item = Submission(EvidenceKind.CHAT_RECORD, tmp_path / "chat.txt")
+    item.file.write_text("买家: 屏幕有裂痕", "utf-8")
+    received = intake.receive(item)
+    assert received.staged is not None
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "link", full)
+    intake.commit()  # does not raise
+    monkeypatch.undo()
+    assert received.staged.path.exists()
+    assert store.collect(lambda sha: sha == received.inspected.sha256).recovered == [
+        received.inspected.sha256
+    ]
+    assert store.contains(received.inspected.sha256)
