@@ -6,14 +6,13 @@ say the dispute is now; :func:`compare` holds that against the stored dispute (i
 and its snapshot, which ``show`` and ``explain`` print), its rows in the ``decisions`` table
 and its rows in the ``evidence`` table, and names each field that differs.
 
-Two things are worked out rather than read, the way :mod:`adjudicator.workflow` does them:
-the pending deadline (the entry that opened a window, plus the rulebook's time for it) and
-the remedy and refund of a dispute settled without a decision (agreed, merchant_timeout),
-which follow from its claim. tests/unit/test_logcheck.py replays every example dispute step
-by step and holds this module to the workflow at each step.
-
-The order and the claim are not in the log; they are the inputs the log's entries follow
-from, and are checked only for being the same in the snapshot and the columns.
+The ``open`` entry carries the digest of the order and claim the dispute was opened with
+(:mod:`adjudicator.facts`), and an agreement's entry (``agree``, ``answer_expired``) the
+remedy and refund it settled on; logs written before they did are checked as before: the
+agreed terms worked out from the stored claim. One thing is always worked out rather than
+read, the way :mod:`adjudicator.workflow` does it: the pending deadline (the entry that
+opened a window, plus the rulebook's time for it). tests/unit/test_logcheck.py replays every
+example dispute step by step and holds this module to the workflow at each step.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from typing import Any
 from adjudicator.auditlog import Problem
 from adjudicator.domain import money
 from adjudicator.errors import AdjudicationError
+from adjudicator.facts import facts_digest
 from adjudicator.persistence import DecisionRow, EvidenceRow, epoch_us
 from adjudicator.rulebook import Rulebook
 
@@ -75,6 +75,8 @@ class Told:
     appealed: bool = False
     decision: dict[str, Any] | None = None
     settled_by: str | None = None  # "decision" or "claim": what set the remedy and refund
+    facts: Any = None  # the open entry's digest of the order and claim
+    agreed: tuple[Any, Any] | None = None  # an agreement entry's (remedy, refund_amount)
     rules: list[Any] = field(default_factory=list)
     findings: list[Any] = field(default_factory=list)
     tracking_no: Any = None
@@ -109,12 +111,15 @@ class Told:
             self.window = None
         if event == "open":
             self.opened_at = at
+            self.facts = entry.get("facts")
             if self.state == "refused":
                 self.resolution, self.rules = "refused", ["deadline.open_window"]
             else:
                 self.window = (_ANSWER, "answer_expired", at)
         elif event in ("agree", "answer_expired"):
             self.resolution, self.settled_by = _RESOLUTIONS[event], "claim"
+            if "remedy" in entry or "refund_amount" in entry:
+                self.agreed = (entry.get("remedy"), entry.get("refund_amount"))
             self.rules = [entry.get("rule")] if event == "answer_expired" else []
             # a return is due, unless the claim was for a refund: then "pay" follows at once
             self.window = (*_RETURN, at)
@@ -202,6 +207,16 @@ def compare(
         out.check(name, data.get(name), value, snap)
     for name in ("opened_at", "evidence_closed_at", "rebuttal_closed_at", "decided_at"):
         out.check(name, _instant(data.get(name)), _instant(getattr(told, name)), snap)
+    if told.facts is not None:
+        try:
+            stored_facts = facts_digest(data.get("order"), data.get("claim"))
+        except (UnicodeEncodeError, ValueError, TypeError, RecursionError):
+            stored_facts = "(not JSON text)"
+        if stored_facts != told.facts:
+            out.note(
+                "order or claim in the stored dispute is not what it was opened with (their "
+                f"digest is {stored_facts[:12]}… but {str(told.facts)[:12]}… in its log)"
+            )
     _settlement(out, told, data)
     _decision(out, told.decision, data.get("decision"))
     _snapshot_evidence(out, told.evidence, data.get("evidence"))
@@ -218,7 +233,11 @@ def _settlement(out: _Differences, told: Told, data: dict[str, Any]) -> None:
             "refund_amount", data.get("refund_amount"), told.decision.get("refund_amount"), snap
         )
         return
-    if told.settled_by == "claim":
+    if told.settled_by == "claim" and told.agreed is not None:
+        out.check("remedy", data.get("remedy"), told.agreed[0], snap)
+        out.check("refund_amount", data.get("refund_amount"), told.agreed[1], snap)
+        return
+    if told.settled_by == "claim":  # a log from before agreements recorded their terms
         claim, order = _object(data.get("claim")), _object(data.get("order"))
         remedy = claim.get("requested_remedy")
         refund = _disputed(claim.get("requested_amount"), order.get("paid_amount"))

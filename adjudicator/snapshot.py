@@ -23,6 +23,7 @@ from adjudicator.domain import (
     Remedy,
     RuleFired,
 )
+from adjudicator.facts import claim_json, order_json
 from adjudicator.lifecycle import State
 from adjudicator.rulebook import Rulebook
 from adjudicator.workflow import Case, evidence_json
@@ -35,13 +36,8 @@ def to_json(case: Case) -> dict[str, Any]:
     return {
         "v": VERSION,
         "case_id": case.case_id,
-        "order": _order_out(case.order),
-        "claim": {
-            "type": case.claim.type.value,
-            "requested_remedy": case.claim.requested_remedy.value,
-            "requested_amount": _text(case.claim.requested_amount),
-            "description": case.claim.description,
-        },
+        "order": order_json(case.order),
+        "claim": claim_json(case.claim),
         "state": case.state.value,
         "resolution": case.resolution,
         "opened_at": _instant_out(case.opened_at),
@@ -95,31 +91,6 @@ def from_json(data: dict[str, Any], rulebook: Rulebook) -> Case:
         findings=[PlatformFinding(f) for f in data["findings"]],
         return_tracking_no=data["return_tracking_no"],
     )
-
-
-def _order_out(order: Order) -> dict[str, Any]:
-    return {
-        "order_id": order.order_id,
-        "category": order.category,
-        "paid_amount": str(order.paid_amount),
-        "currency": order.currency,
-        "items": [
-            {
-                "sku": i.sku,
-                "name": i.name,
-                "price": str(i.price),
-                "quantity": i.quantity,
-                "serial": i.serial,
-            }
-            for i in order.items
-        ],
-        "seven_day_return": order.seven_day_return,
-        "exclusions": list(order.exclusions),
-        "paid_at": _instant_out(order.paid_at),
-        "shipped_at": _instant_out(order.shipped_at),
-        "tracking_no": order.tracking_no,
-        "signed_at": _instant_out(order.signed_at),
-    }
 
 
 def _order_in(data: dict[str, Any]) -> Order:

@@ -29,6 +29,7 @@ from adjudicator.domain import (
     RuleFired,
     money,
 )
+from adjudicator.facts import claim_json, facts_digest, order_json
 from adjudicator.lifecycle import RefusedEvent, State, fire
 from adjudicator.rulebook import Rulebook
 from evidence import DisputeContext, EvidenceKind, OrderItemRef, Party, Role
@@ -156,7 +157,13 @@ class Workflow:
     def _on_open(self, case: Case, event: Event) -> None:
         case.opened_at = event.at
         too_late = self._opened_too_late(case, event.at)
-        self._move(case, "open", event, guards={"opened_too_late": lambda: too_late})
+        self._move(
+            case,
+            "open",
+            event,
+            guards={"opened_too_late": lambda: too_late},
+            facts=facts_digest(order_json(case.order), claim_json(case.claim)),
+        )
         if case.state is State.REFUSED:
             case.resolution = "refused"
             case.resolution_rules = ("deadline.open_window",)
@@ -164,7 +171,8 @@ class Workflow:
         self._schedule(case, self._answer_rule(case), "answer_expired", event.at)
 
     def _on_agree(self, case: Case, event: Event) -> None:
-        self._move(case, "agree", event)
+        remedy, refund = _agreed_terms(case, event.at)
+        self._move(case, "agree", event, remedy=remedy, refund_amount=refund)
         self._agreed(case, "agreed", event.at, ())
 
     def _on_reject(self, case: Case, event: Event) -> None:
@@ -253,7 +261,8 @@ class Workflow:
     def _expire(self, case: Case, event: str, at: datetime, rule: str) -> None:
         actor = Party.PLATFORM
         if event == "answer_expired":
-            self._transition(case, event, at, actor, rule=rule)
+            remedy, refund = _agreed_terms(case, at)
+            self._transition(case, event, at, actor, rule=rule, remedy=remedy, refund_amount=refund)
             self._agreed(case, "merchant_timeout", at, (rule,))
         elif event == "escalate_expired":
             self._transition(case, event, at, actor, rule=rule)
@@ -441,6 +450,12 @@ class Workflow:
             shipped = case.order.shipped_at is not None
             return f"deadline.answer.refund_only_{'shipped' if shipped else 'unshipped'}"
         return "deadline.answer.return"
+
+
+def _agreed_terms(case: Case, at: datetime) -> tuple[str, str]:
+    """What an agreement (or the merchant's silence) settles on, as its log entry records it:
+    the remedy the buyer asked for and the disputed amount."""
+    return case.claim.requested_remedy.value, str(case.for_review(at).disputed_amount)
 
 
 def _entry(case: Case, at: datetime, event: str, actor: Party, **detail: Any) -> dict[str, Any]:

@@ -189,3 +189,33 @@ def test_checkpoints_signed_by_another_key_or_altered_are_named(loaded: Adjudica
         "checkpoint line 3: its signature does not verify (the line was altered, or forged)",
         "checkpoint line 4: is malformed: it is not JSON",
     ]
+
+
+def test_a_forged_agreed_refund_with_its_order_to_match_is_named(service: Adjudicator) -> None:
+    """A merchant timeout refunds the paid amount. Raising both the refund and the order's
+    paid amount, so that one follows from the other, is named twice: the refund is not what
+    the timeout's entry recorded, and the order is not the one the dispute was opened with."""
+    replay_into(service, read_case(EXAMPLES / "KS-EX-0013.json"))
+    for old, new in (
+        ('"refund_amount": "1299.00"', '"refund_amount": "99999.00"'),
+        ('"paid_amount": "1299.00"', '"paid_amount": "99999.00"'),
+    ):
+        tamper.execute(
+            service.engine,
+            "UPDATE disputes SET snapshot = replace(snapshot, :old, :new)",
+            old=old,
+            new=new,
+        )
+    assert str(service.get("KS-EX-0013").refund_amount) == "99999.00"
+    problems = said(service.audit())
+    assert (
+        "dispute KS-EX-0013: refund_amount is 99999.00 in the stored dispute but 1299.00 in "
+        "its log" in problems
+    )
+    assert any(
+        p.startswith(
+            "dispute KS-EX-0013: order or claim in the stored dispute is not what it "
+            "was opened with"
+        )
+        for p in problems
+    ), problems

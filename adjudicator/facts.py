@@ -1,0 +1,64 @@
+"""A dispute's facts (its order and its claim) as JSON, and their digest.
+
+The snapshot stores them in this shape, and the ``open`` entry of the decision log carries
+their digest, so that ``audit verify`` can tell that the order and claim a stored dispute
+shows (and that an agreed refund follows from) are the ones it was opened with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from adjudicator.auditlog import canonical
+from adjudicator.domain import Claim, Order
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "category": order.category,
+        "paid_amount": str(order.paid_amount),
+        "currency": order.currency,
+        "items": [
+            {
+                "sku": i.sku,
+                "name": i.name,
+                "price": str(i.price),
+                "quantity": i.quantity,
+                "serial": i.serial,
+            }
+            for i in order.items
+        ],
+        "seven_day_return": order.seven_day_return,
+        "exclusions": list(order.exclusions),
+        "paid_at": _instant(order.paid_at),
+        "shipped_at": _instant(order.shipped_at),
+        "tracking_no": order.tracking_no,
+        "signed_at": _instant(order.signed_at),
+    }
+
+
+def claim_json(claim: Claim) -> dict[str, Any]:
+    return {
+        "type": claim.type.value,
+        "requested_remedy": claim.requested_remedy.value,
+        "requested_amount": _text(claim.requested_amount),
+        "description": claim.description,
+    }
+
+
+def facts_digest(order: Any, claim: Any) -> str:
+    """The SHA-256 of the order and claim as JSON (what :func:`order_json` and
+    :func:`claim_json` give, or what a snapshot holds), canonically encoded."""
+    return hashlib.sha256(canonical({"order": order, "claim": claim})).hexdigest()
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
