@@ -453,6 +453,8 @@ def _operator_rulebooks(args: argparse.Namespace) -> tuple[Rulebook | None, dict
 
     registered: dict[str, Rulebook] = {}
     try:
+        if args.rulebook is not None:
+            args.rulebook = _rulebook_argument("--rulebook", args.rulebook)
         rulebook = None if args.rulebook is None else load_rulebook(args.rulebook)
         for path in args.register_rulebook:
             book = load_rulebook(path)
@@ -482,13 +484,31 @@ def _rules_check(args: argparse.Namespace, out: TextIO) -> int:
     from adjudicator.rulebook import RulebookError, load_rulebook
 
     try:
-        book = load_rulebook(args.file if args.file.startswith("kuaishou.") else Path(args.file))
+        book = load_rulebook(_rulebook_argument("rules check", args.file))
     except RulebookError as exc:
         for problem in exc.problems:
             out.write(f"{problem}\n")
         return EXIT_REJECTED
     out.write(f"{book.label}: sound (digest {book.digest})\n")
     return EXIT_OK
+
+
+def _rulebook_argument(option: str, given: str | Path) -> str | Path:
+    """A built-in rulebook's id, or a file: an id-like name that is neither is a usage
+    error (exit 2), not an unsound rulebook."""
+    from adjudicator.rulebook import BUILTIN, RULEBOOK_ID
+
+    text = str(given)
+    if text in BUILTIN:
+        return text
+    path = Path(text)
+    if not path.exists():
+        if RULEBOOK_ID.fullmatch(text):
+            raise UsageError(
+                f"{option}: no rulebook {text!r}: built in are {', '.join(BUILTIN)}, or name a file"
+            )
+        raise UsageError(f"{option}: no such rulebook file {text}")
+    return path
 
 
 def _schema(args: argparse.Namespace, out: TextIO) -> int:

@@ -49,11 +49,12 @@ def replay(case_file: CaseFile, rulebook: Rulebook | None = None) -> Replayed:
 
 
 def replay_into(
-    service: Adjudicator, case_file: CaseFile, rulebook: Path | None = None
+    service: Adjudicator, case_file: CaseFile, rulebook: str | Path | None = None
 ) -> dict[str, Any]:
     """Replay one case into the service's database, as one unit of work: an invalid case
     leaves nothing behind, its evidence bytes included. Evidence reuse is checked against
-    every dispute already there. ``rulebook``: the operator's own rulebook file; otherwise the
+    every dispute already there. ``rulebook``: the operator's choice (a built-in id or a
+    rulebook file) for every case; otherwise the
     case file's ``rulebook`` id (built in or registered with the service), never a path."""
     try:
         if rulebook is not None:

@@ -32,6 +32,21 @@ RULEBOOK_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}", re.ASCII)
 """What a rulebook id looks like (``kuaishou.used_3c``): never a path."""
 MAX_RULEBOOK_BYTES = 1024 * 1024
 MAX_DEADLINE = timedelta(days=3660)  # no deadline of the rules comes near ten years
+# Every deadline rule the workflow and the decision look up: a rulebook lacking one is unsound
+# (it would fail at run time, in the middle of a dispute).
+DEADLINES = (
+    "deadline.open_window",
+    "deadline.answer.refund_only_unshipped",
+    "deadline.answer.refund_only_shipped",
+    "deadline.answer.return",
+    "deadline.escalate",
+    "deadline.evidence",
+    "deadline.rebuttal",
+    "deadline.return_ship",
+    "deadline.confirm_receipt",
+    "deadline.appeal",
+    "deadline.no_reason_return",
+)
 _TOP_LEVEL = {"id", "version", "extends", "claim_types", "rules"}
 # what a rule of each kind may say (and must say, when the value is True)
 _FIELDS: dict[str, dict[str, bool]] = {
@@ -391,6 +406,8 @@ class _Builder:
                 for rid, r in by_kind["deadline"].items()
                 if (d := self._deadline(rid, r)) is not None
             }
+            for absent in sorted(set(DEADLINES) - set(by_kind["deadline"])):
+                self.fail(None, f"has no {absent} rule, which the workflow needs")
             burdens = self._burdens(by_kind["burden"], claim_types)
             weigh = self._weigh(by_kind["weigh"])
             specials = {
@@ -474,7 +491,7 @@ class _Builder:
                 ),
                 manual_review_near_duplicate=bool(rule["manual_review_near_duplicate"]),
                 sharpness_threshold=float(rule["sharpness_threshold"]),
-                near_duplicate_distance=int(rule["near_duplicate_distance"]),
+                near_duplicate_distance=_count(rule, "near_duplicate_distance", least=0),
                 accreditation_registry=None if registry is None else frozenset(map(str, registry)),
                 jpeg_max_scans=_count(rule, "jpeg_max_scans"),
                 jpeg_max_segments=_count(rule, "jpeg_max_segments"),
@@ -686,12 +703,12 @@ class _Builder:
         return value
 
 
-def _count(rule: dict[str, Any], name: str) -> int:
-    """A whole-number setting; absent, the evidence policy's default (a decoding bound, as
-    the pixel limit is, rather than a rule of the platform: a rulebook may tighten it)."""
+def _count(rule: dict[str, Any], name: str, *, least: int = 1) -> int:
+    """A whole-number setting; absent, the evidence policy's default (the decoding bounds, as
+    the pixel limit is, are not rules of the platform: a rulebook may tighten them)."""
     value = rule.get(name, getattr(DEFAULT_POLICY, name))
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} = {value!r} must be a whole number of at least 1")
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise ValueError(f"{name} = {value!r} must be a whole number of at least {least}")
     return value
 
 

@@ -129,3 +129,18 @@ def test_rules_check(tmp_path: Path) -> None:
     assert unsound.returncode == 1
     assert f"{broken}: " in unsound.stdout
     assert "claim type visible_defect has no decision row" in unsound.stdout
+
+
+def test_the_rulebook_option_takes_a_built_in_id() -> None:
+    by_id = run(
+        "replay", "--json", "--rulebook", "kuaishou.used_3c", str(EXAMPLES / "KS-2026-000123.json")
+    )
+    assert by_id.returncode == 0, by_id.stderr
+    assert json.loads(by_id.stdout)["rulebook"] == "kuaishou.used_3c@2026.1"
+
+
+@pytest.mark.parametrize("name", ["kuaishou.nope", "no/such/rulebook.toml"])
+def test_rules_check_of_a_rulebook_that_is_not_there_is_a_usage_error(name: str) -> None:
+    done = run("rules", "check", name)
+    assert done.returncode == 2
+    assert done.stderr.startswith("adjudicator: error: rules check: no ")

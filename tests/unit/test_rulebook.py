@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
+import adjudicator
 from adjudicator.domain import ClaimType
-from adjudicator.rulebook import RulebookError, load_rulebook
+from adjudicator.rulebook import DEADLINES, RulebookError, load_rulebook
 
 GENERAL_TEXT = (resources.files("adjudicator") / "rulebooks" / "kuaishou.general.toml").read_text()
 
@@ -134,3 +136,26 @@ def test_bad_toml_and_missing_files(tmp_path: Path) -> None:
     broken.write_text("id = ")
     assert "not valid TOML" in _problems(broken)
     assert "cannot read rulebook" in _problems(tmp_path / "nope.toml")
+
+
+def test_a_rulebook_without_a_deadline_the_workflow_needs_is_unsound(tmp_path: Path) -> None:
+    path = _variant(tmp_path, '[rules."deadline.appeal"]\nkind = "deadline"', "")
+    assert "has no deadline.appeal rule, which the workflow needs" in _problems(path)
+
+
+def test_every_deadline_the_code_looks_up_is_required() -> None:
+    """The list of required deadlines is the code's: every deadline rule id named anywhere in
+    the adjudicator's source is in it (a new one must be added there, or rulebooks without it
+    would load and then fail in the middle of a dispute)."""
+    source = Path(adjudicator.__file__).parent
+    named = {
+        match
+        for file in source.glob("*.py")
+        for match in re.findall(r'"(deadline\.[a-z_.]+[a-z])"', file.read_text("utf-8"))
+    }
+    assert named <= set(DEADLINES), sorted(named - set(DEADLINES))
+
+
+def test_a_fractional_near_duplicate_distance_is_unsound(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "near_duplicate_distance = 6", "near_duplicate_distance = 6.5")
+    assert "near_duplicate_distance = 6.5 must be a whole number" in _problems(path)
