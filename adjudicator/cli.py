@@ -144,8 +144,9 @@ def _parser() -> argparse.ArgumentParser:
     tick = commands.add_parser(
         "tick",
         help="fire every deadline that is due",
-        description="Fire every deadline due at NOW for the disputes in the database; safe to "
-        "run in several processes at once. Exit 0 (1 when some dispute could not be advanced).",
+        description="Fire every deadline NOW is past (limits are inclusive: one at NOW has not "
+        "expired) for the disputes in the database; safe to run in several processes at once. "
+        "Exit 0 (1 when some dispute could not be advanced).",
     )
     _db_option(tick)
     tick.add_argument(

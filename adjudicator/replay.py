@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +41,7 @@ def replay(case_file: CaseFile, rulebook: Rulebook | None = None) -> Replayed:
     try:
         receive_evidence(case_file, intake)
         flow = Workflow(journal, Examiner(intake))
-        drive(case_file, case, lambda e: flow.apply(case, e), lambda t: flow.advance(case, t))
+        drive(case_file, case, lambda e: flow.apply(case, e), lambda: flow.expire_next(case))
     finally:
         intake.discard()
     return Replayed(case, journal.entries, outcome(case, case_file.expected))
@@ -71,7 +70,7 @@ def replay_into(
         service.create(
             case,
             source,
-            lambda unit: drive(case_file, case, unit.apply, unit.advance),
+            lambda unit: drive(case_file, case, unit.apply, unit.expire_next),
             intake=intake,
         )
     except DisputeExists:
@@ -108,10 +107,12 @@ def drive(
     case_file: CaseFile,
     case: Case,
     apply: Callable[[Event], object],
-    advance: Callable[[datetime], object],
+    expire_next: Callable[[], object],
 ) -> None:
-    """Apply the case file's events in order, then fire deadlines until the dispute rests
-    (or until the case's ``until``). A refused event makes the case invalid, naming its index."""
+    """Apply the case file's events in order (each fires the deadlines its time is past),
+    then fire deadlines until the dispute rests, or until the clock stands at the case's
+    ``until`` (a deadline at exactly ``until`` has not expired then: limits are inclusive). A
+    refused event makes the case invalid, naming its index."""
     for index, event in enumerate(case_file.events):
         try:
             apply(event)
@@ -123,8 +124,8 @@ def drive(
                 + (f" ({exc.why})" if exc.why else ""),
             ) from exc
     until = case_file.until
-    while case.deadline_at is not None and (until is None or case.deadline_at <= until):
-        advance(case.deadline_at)
+    while case.deadline_at is not None and (until is None or case.deadline_at < until):
+        expire_next()
 
 
 def _rulebook(case_file: CaseFile) -> Rulebook:

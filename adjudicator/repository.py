@@ -162,12 +162,16 @@ class Unit:
         self.events.append(event)
 
     def advance(self, now: datetime) -> int:
-        """Fire every deadline due at ``now``; how many fired."""
+        """Fire every deadline ``now`` is past; how many fired."""
         before = len(self.journal.bodies)
         self.flow.advance(self.case, now)
         return sum(
             1 for entry in self.journal.bodies[before:] if entry["event"].endswith("_expired")
         )
+
+    def expire_next(self) -> None:
+        """Fire the pending deadline (replay's clock has passed it)."""
+        self.flow.expire_next(self.case)
 
 
 def ensure_new(session: Session, case_id: str) -> None:
@@ -207,7 +211,7 @@ def claim_due(
     """Lock and return up to ``limit`` disputes with a deadline due by ``now_us``, earliest
     first. Rows other transactions hold are skipped (``SKIP LOCKED``), or with ``wait``
     waited for; on SQLite the transaction's writer lock already excludes everyone else."""
-    query = _STORED.where(_DISPUTES.c.deadline_us <= now_us)
+    query = _STORED.where(_DISPUTES.c.deadline_us < now_us)  # past the deadline: inclusive
     skipped = list(skip)
     if skipped:
         query = query.where(_DISPUTES.c.case_id.not_in(skipped))

@@ -365,8 +365,9 @@ class Adjudicator:
             intake.discard()
 
     def tick(self, now: datetime, *, batch: int = 50) -> Ticked:
-        """Fire every deadline due at ``now``, in each dispute's time order; safe to run in any
-        number of processes at once.
+        """Fire every deadline ``now`` is past (one at D expires once the clock is past D: limits
+        are inclusive), in each dispute's time order; safe to run in any number of processes at
+        once.
 
         Each transaction claims up to ``batch`` due disputes that no other worker holds
         (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's writer lock makes it serial),
@@ -558,7 +559,7 @@ class Adjudicator:
             return 0  # a writer that did not claim the dispute got there first; look again
 
     def _anything_due(self, now: datetime, failed: dict[str, str]) -> bool:
-        query = select(DisputeRow.case_id).where(col(DisputeRow.deadline_us) <= epoch_us(now))
+        query = select(DisputeRow.case_id).where(col(DisputeRow.deadline_us) < epoch_us(now))
         if failed:
             query = query.where(col(DisputeRow.case_id).not_in(list(failed)))
         with Session(self.engine) as session:

@@ -136,13 +136,19 @@ class Workflow:
 
     # --- the clock -----------------------------------------------------------------------
     def advance(self, case: Case, now: datetime) -> None:
-        """Fire every deadline due at or before ``now``, in time order."""
-        while case.deadline_at is not None and case.deadline_at <= now:
-            at, event, rule = case.deadline_at, case.deadline_event, case.deadline_rule
-            assert event is not None
-            assert rule is not None
-            self._clear_deadline(case)
-            self._expire(case, event, at, rule)
+        """Fire every deadline that ``now`` is past, in time order. Every limit is inclusive:
+        a deadline at D has not expired at D itself (an event at exactly D is in time)."""
+        while case.deadline_at is not None and case.deadline_at < now:
+            self.expire_next(case)
+
+    def expire_next(self, case: Case) -> None:
+        """Fire the pending deadline, at its own time (the clock has passed it)."""
+        at, event, rule = case.deadline_at, case.deadline_event, case.deadline_rule
+        assert at is not None
+        assert event is not None
+        assert rule is not None
+        self._clear_deadline(case)
+        self._expire(case, event, at, rule)
 
     def apply(self, case: Case, event: Event) -> None:
         """One event: deadlines due by its time first, then the event itself."""

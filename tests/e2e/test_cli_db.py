@@ -165,9 +165,10 @@ def test_tick_fires_what_is_due_and_reads_now(db_url: str, tmp_path: Path) -> No
     case.write_text(json.dumps(source), "utf-8")
     assert run("replay", "--db", db_url, str(case)).returncode == 0
 
-    early = run("tick", "--db", db_url, "--now", "2026-03-12T09:59:00+08:00")
+    # the buyer may escalate within 7 days: at exactly 7 days it is still time
+    early = run("tick", "--db", db_url, "--now", "2026-03-12T10:00:00+08:00")
     assert (early.returncode, early.stdout.split()[:2]) == (0, ["fired", "0"])
-    due = run("tick", "--db", db_url, "--now", "2026-03-12T10:00:00+08:00")
+    due = run("tick", "--db", db_url, "--now", "2026-03-12T10:00:00.000001+08:00")
     assert (due.returncode, due.stdout.split()[:2]) == (0, ["fired", "1"])
     shown = json.loads(run("show", source["case_id"], "--db", db_url, "--json").stdout)
     assert (shown["state"], shown["resolution"]) == ("lapsed", "lapsed")

@@ -53,6 +53,9 @@ def order(paid: str = "300.00") -> Order:
 CLAIM = Claim(ClaimType.VISIBLE_DEFECT, Remedy.RETURN_AND_REFUND)
 
 
+PAST = timedelta(microseconds=1)  # a clock just past a deadline: limits are inclusive
+
+
 def escalated(service: Adjudicator, case_id: str) -> None:
     service.open(case_id, order(), CLAIM, at=T0)
     service.reject(case_id, at=hours(1), reason="人为损坏")
@@ -75,8 +78,8 @@ def test_a_dispute_runs_its_course_through_the_service(
     service.submit_evidence("D-1", Party.BUYER, [photo(tmp_path, 1)], at=hours(3))
     case = service.evidence_complete("D-1", Party.BUYER, at=hours(4))
     assert case.state is State.AWAITING_REBUTTAL
-    assert service.tick(hours(4 + 47)).fired == 0  # the rebuttal window is 48 h
-    ticked = service.tick(hours(4 + 48))
+    assert service.tick(hours(4 + 48)).fired == 0  # the rebuttal window is 48 h, inclusive
+    ticked = service.tick(hours(4 + 48) + PAST)
     assert ticked.fired == 1
     assert ticked.failed == ()
 
@@ -197,15 +200,16 @@ def test_tick_fires_only_what_is_due_in_every_dispute(service: Adjudicator) -> N
     service.reject("C", at=hours(1))  # escalation deadline T0 + 1 h + 7 days
 
     assert service.tick(hours(47)).fired == 0
-    assert service.tick(hours(48)).fired == 1
+    assert service.tick(hours(48)).fired == 0  # at the deadline itself the window is open
+    assert service.tick(hours(48) + PAST).fired == 1
     assert service.get("A").resolution == "merchant_timeout"
     assert service.get("B").state is State.REQUESTED
     # A's return window (10 days from agreement) and B's answer window are due by then
-    assert service.tick(hours(48 + 240)).fired == 3
+    assert service.tick(hours(48 + 240) + PAST).fired == 3
     assert service.get("A").state is State.LAPSED
     assert service.get("B").state is State.AGREED
     assert service.get("C").state is State.LAPSED
-    assert service.tick(hours(48 + 240)).fired == 0
+    assert service.tick(hours(48 + 240) + PAST).fired == 0
 
 
 def test_an_invalid_case_leaves_nothing_in_the_database(

@@ -93,7 +93,7 @@ def test_every_step_of_every_example_is_what_its_log_says(
         flow.apply(case, event)
         check()
     while case.deadline_at is not None:
-        flow.advance(case, case.deadline_at)
+        flow.expire_next(case)
         check()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -88,8 +89,8 @@ def run(case: Case, *events: Event, until: datetime | None = None) -> MemoryJour
     flow = Workflow(journal, FakeExaminer())
     for event in events:
         flow.apply(case, event)
-    while case.deadline_at is not None and (until is None or case.deadline_at <= until):
-        flow.advance(case, case.deadline_at)
+    while case.deadline_at is not None and (until is None or case.deadline_at < until):
+        flow.expire_next(case)
     assert verify(journal.entries) is None
     return journal
 
@@ -130,8 +131,12 @@ def test_an_unanswered_request_is_agreed_by_default(
     remedy: Remedy, shipped: bool, hours: int
 ) -> None:
     claim = ClaimType.NOT_SHIPPED if not shipped else ClaimType.VISIBLE_DEFECT
+    at_the_limit = make_case(claim, remedy, shipped=shipped)
+    run(at_the_limit, ev(0, BUYER, "open"), until=T0 + timedelta(hours=hours))
+    assert at_the_limit.state is State.REQUESTED  # "within 24 h": 24 h itself is in time
     case = make_case(claim, remedy, shipped=shipped)
-    journal = run(case, ev(0, BUYER, "open"), until=T0 + timedelta(hours=hours))
+    past = T0 + timedelta(hours=hours, microseconds=1)
+    journal = run(case, ev(0, BUYER, "open"), until=past)
     assert case.resolution == "merchant_timeout"
     expired = next(e for e in journal.entries if e["event"] == "answer_expired")
     assert expired["at"] == (T0 + timedelta(hours=hours)).isoformat()
@@ -305,3 +310,81 @@ def test_withdrawal_before_a_decision() -> None:
     case = make_case()
     run(case, ev(0, BUYER, "open"), ev(1, MERCHANT, "reject"), ev(2, BUYER, "withdraw"))
     assert (case.state, case.resolution, case.deadline_at) == (State.WITHDRAWN, "withdrawn", None)
+
+
+# --- every limit is inclusive: an event at exactly the end of its window is in time ----------
+ESCALATED = [ev(0, BUYER, "open"), ev(1, MERCHANT, "reject"), ev(2, BUYER, "escalate")]
+REVIEWED = [
+    *ESCALATED,
+    ev(3, BUYER, "submit_evidence", "photo.jpg"),
+    ev(4, BUYER, "evidence_complete"),
+]
+RETURNING = [ev(0, BUYER, "open"), ev(1, MERCHANT, "agree")]
+
+
+@pytest.mark.parametrize(
+    ("remedy", "shipped", "before", "last"),
+    [
+        # a merchant's answer at exactly 24 h (refund only, not shipped), 36 h, 48 h
+        (Remedy.REFUND_ONLY, False, [ev(0, BUYER, "open")], ev(24, MERCHANT, "reject")),
+        (Remedy.REFUND_ONLY, True, [ev(0, BUYER, "open")], ev(36, MERCHANT, "agree")),
+        (Remedy.RETURN_AND_REFUND, True, [ev(0, BUYER, "open")], ev(48, MERCHANT, "agree")),
+        # escalating at exactly 7 days after the rejection
+        (
+            Remedy.RETURN_AND_REFUND,
+            True,
+            [ev(0, BUYER, "open"), ev(1, MERCHANT, "reject")],
+            ev(1 + 7 * 24, BUYER, "escalate"),
+        ),
+        # counter-evidence at exactly 48 h after the evidence window closed
+        (
+            Remedy.RETURN_AND_REFUND,
+            True,
+            REVIEWED,
+            ev(4 + 48, MERCHANT, "submit_evidence", "video-pre_shipment.mp4"),
+        ),
+        # shipping the goods back at exactly 10 days after the agreement
+        (
+            Remedy.RETURN_AND_REFUND,
+            True,
+            RETURNING,
+            ev(1 + 240, BUYER, "return_shipped", tracking_no="SF9"),
+        ),
+        # confirming receipt at exactly 7 days after the goods were shipped back
+        (
+            Remedy.RETURN_AND_REFUND,
+            True,
+            [*RETURNING, ev(2, BUYER, "return_shipped", tracking_no="SF9")],
+            ev(2 + 168, MERCHANT, "confirm_receipt"),
+        ),
+    ],
+    ids=[
+        "answer-24h",
+        "answer-36h",
+        "answer-48h",
+        "escalate-7d",
+        "rebuttal-48h",
+        "return-10d",
+        "confirm-7d",
+    ],
+)
+def test_an_event_at_exactly_the_end_of_its_window_is_in_time(
+    remedy: Remedy, shipped: bool, before: list[Event], last: Event
+) -> None:
+    claim = ClaimType.NOT_SHIPPED if not shipped else ClaimType.VISIBLE_DEFECT
+    case = make_case(claim, remedy, shipped=shipped)
+    journal = MemoryJournal()
+    flow = Workflow(journal, FakeExaminer())
+    for event in [*before, last]:
+        flow.apply(case, event)  # refused (RefusedEvent) if its window had expired
+    assert not [e for e in journal.entries if e["event"].endswith("_expired")]
+    assert journal.entries[-1]["at"] == last.at.isoformat()
+    if last.evidence:
+        assert case.evidence[-1].accepted  # not late
+    late = replace(last, at=last.at + timedelta(microseconds=1))
+    after = make_case(claim, remedy, shipped=shipped)
+    flow = Workflow(MemoryJournal(), FakeExaminer())
+    for event in before:
+        flow.apply(after, event)
+    with pytest.raises(RefusedEvent):  # a microsecond later the window has expired
+        flow.apply(after, late)
