@@ -1,6 +1,9 @@
 """``audit verify``, ``keygen`` and ``checkpoint`` as an operator types them, against each way
-the issue "The log proves what the engine shows" tampered with a database; on each kind of
-database."""
+the issue "The log proves what the engine shows" tampered with a database.
+
+On SQLite only: the command is one layer over ``Adjudicator.audit``, which
+tests/integration/test_audit.py holds to every one of these attacks on each kind of database
+(each command here is a process of its own, and the suite's time is the budget)."""
 
 from __future__ import annotations
 
@@ -20,6 +23,11 @@ from tests.e2e.cli import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cases"
 SPEC = tamper.SPEC
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'disputes.db'}"
 
 
 @pytest.fixture(autouse=True)
