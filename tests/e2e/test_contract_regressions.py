@@ -11,6 +11,8 @@ unavailable) exit 3 in one line. Never a Python traceback, never a hang.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -18,12 +20,14 @@ import resource
 import shutil
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from adjudicator.cli import main
 from tests.e2e.cli import run
 from tests.e2e.jsontext import Pairs, Raw, dump
 from tests.e2e.tracebacks import traceback_summary
@@ -42,6 +46,20 @@ def command(*argv: str) -> subprocess.CompletedProcess[str]:
         return run(*argv, timeout=HANG)
     except subprocess.TimeoutExpired:
         pytest.fail(f"adjudicator {' '.join(argv)[:300]} did not finish: a hang")
+
+
+def here(*argv: str) -> subprocess.CompletedProcess[str]:
+    """``adjudicator ARGV`` run by ``main`` in this process (a process start costs a second,
+    and these are many): what escapes ``main`` is written as the traceback the installed
+    command would print. Only for inputs that cannot block (no FIFOs or devices)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(argv))
+        except Exception:
+            traceback.print_exc()
+            code = 1
+    return subprocess.CompletedProcess(["adjudicator", *argv], code, out.getvalue(), err.getvalue())
 
 
 def no_traceback(done: subprocess.CompletedProcess[str]) -> None:
@@ -174,7 +192,7 @@ def test_an_input_that_ends_in_a_traceback_today_is_an_invalid_case(
     case = example(name)
     change(case)
     path = write(cases, case)
-    pointer = pointer_named(command("replay", str(path)), path)
+    pointer = pointer_named(here("replay", str(path)), path)
     assert pointer in pointers or any(pointer.startswith(f"{p}/") for p in pointers[1:]), pointer
 
 
@@ -333,7 +351,7 @@ def test_an_invalid_case_is_named_in_one_line(
     case = example("KS-2026-000123")
     change(case)
     path = write(cases, case)
-    done = command("replay", str(path))
+    done = here("replay", str(path))
     assert pointer_named(done, path).startswith(pointer)
     assert done.stderr.count("\n") == 1, done.stderr
 
@@ -461,11 +479,11 @@ def test_a_rulebook_that_cannot_work_is_not_sound_and_refused_in_one_line(
 ) -> None:
     path = tmp_path / "rulebook.toml"
     path.write_bytes(text)
-    checked = command("rules", "check", str(path))
+    checked = here("rules", "check", str(path))
     no_traceback(checked)
     assert checked.returncode == 1, checked.stdout
     assert checked.stdout.strip(), "no problem listed"
-    replayed = command("replay", "--rulebook", str(path), str(EXAMPLES / "KS-2026-000123.json"))
+    replayed = here("replay", "--rulebook", str(path), str(EXAMPLES / "KS-2026-000123.json"))
     no_traceback(replayed)
     assert replayed.returncode == 2
     assert replayed.stderr.startswith("adjudicator: ")
@@ -475,10 +493,10 @@ def test_a_rulebook_that_cannot_work_is_not_sound_and_refused_in_one_line(
 def test_a_rulebook_with_many_problems_is_refused_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "rulebook.toml"
     path.write_text('id = "x"\nversion = "1"\nclaim_types = ["visible_defect"]\n', "utf-8")
-    checked = command("rules", "check", str(path))
+    checked = here("rules", "check", str(path))
     assert checked.returncode == 1
     assert len(checked.stdout.splitlines()) > 1  # the problems, one a line
-    replayed = command("replay", "--rulebook", str(path), str(EXAMPLES / "KS-2026-000123.json"))
+    replayed = here("replay", "--rulebook", str(path), str(EXAMPLES / "KS-2026-000123.json"))
     no_traceback(replayed)
     assert replayed.returncode == 2
     assert replayed.stderr.count("\n") == 1, replayed.stderr
@@ -500,10 +518,10 @@ def test_a_rulebook_with_many_problems_is_refused_in_one_line(tmp_path: Path) ->
 def test_a_rulebook_is_refused_or_replays_without_a_traceback(tmp_path: Path, text: bytes) -> None:
     path = tmp_path / "rulebook.toml"
     path.write_bytes(text)
-    checked = command("rules", "check", str(path))
+    checked = here("rules", "check", str(path))
     no_traceback(checked)
     assert checked.returncode in (0, 1)
-    replayed = command("replay", "--rulebook", str(path), str(EXAMPLES))
+    replayed = here("replay", "--rulebook", str(path), str(EXAMPLES))
     no_traceback(replayed)
     assert replayed.returncode in (0, 1, 2)
     if checked.returncode == 1:
@@ -545,7 +563,7 @@ def test_a_log_with_bad_bytes_is_broken_not_a_traceback(
 ) -> None:
     path = tmp_path / "log.jsonl"
     path.write_bytes(make(log))
-    done = command("audit", "verify", "--log", str(path))
+    done = here("audit", "verify", "--log", str(path))
     no_traceback(done)
     assert done.returncode == 1
     assert re.match(rf"{re.escape(str(path))}: broken at entry \d+: .+\n", done.stdout), done.stdout
