@@ -114,7 +114,8 @@ _CLAIM = _shape({"type", "requested_remedy"}, {"requested_amount", "description"
 _EXPECTED = _shape(set(), set(EXPECTED))
 _SUBMISSION = _shape({"kind", "file"}, set(DECLARED))
 _DECLARED = frozenset(DECLARED)
-_EVENT: dict[str, _Shape] = {
+# Each action's event fields: (required, allowed). The JSON Schema is made from this too.
+EVENT_FIELDS: dict[str, _Shape] = {
     action: _shape(
         {
             "at",
@@ -460,21 +461,25 @@ class _Reader:
         if not isinstance(action, str) or action not in ACTORS:
             raise self.fail(f"/events/{index}/action", f"must be one of {', '.join(ACTORS)}")
         at = f"/events/{index}"
-        e = self.obj(raw, at, _EVENT[action])
+        e = self.obj(raw, at, EVENT_FIELDS[action])
         when = _parse_instant(e["at"])
         if when is None:
             raise self.fail(f"{at}/at", "must be an RFC 3339 time with an offset")
         reason = e.get("reason")
         if reason is not None:
             self.free_text(reason, f"{at}/reason")
+        actor = self.choice(Party, e["actor"], f"{at}/actor")
+        if actor not in ACTORS[action]:
+            who = " or ".join(sorted(p.value for p in ACTORS[action]))
+            raise self.fail(f"{at}/actor", f"{action} is done by the {who}")
         if len(e) == (3 if reason is None else 4):  # at, actor, action (and reason): no more
-            return Event(when, self.choice(Party, e["actor"], f"{at}/actor"), action, reason)
+            return Event(when, actor, action, reason)
         evidence: tuple[Submission, ...] = ()
         if "evidence" in e:
             evidence = self.evidence(f"{at}/evidence", e["evidence"])
         return Event(
             at=when,
-            actor=self.choice(Party, e["actor"], f"{at}/actor"),
+            actor=actor,
             action=action,
             reason=reason,
             evidence=evidence,

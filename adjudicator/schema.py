@@ -10,6 +10,7 @@ from adjudicator.casefile import (
     CASE_ID,
     CATEGORY,
     DECLARED,
+    EVENT_FIELDS,
     EXPECTED,
     FORMAT,
     INSTANT,
@@ -18,7 +19,7 @@ from adjudicator.casefile import (
 from adjudicator.domain import REQUESTABLE, ClaimType, Liability, PlatformFinding, Remedy
 from adjudicator.rulebook import RULEBOOK_ID
 from adjudicator.workflow import ACTORS
-from evidence import EvidenceKind, Party
+from evidence import EvidenceKind
 
 # Patterns are anchored here: JSON Schema searches, the reader matches whole strings. The
 # reader also refuses control characters and lone surrogates, duplicate keys, and instants
@@ -36,6 +37,35 @@ _FREE_TEXT = {"type": "string", "maxLength": LIMITS.text_chars}
 
 def _enum(values: object) -> dict[str, Any]:
     return {"enum": sorted(str(getattr(v, "value", v)) for v in values)}  # type: ignore[attr-defined]
+
+
+def _event(action: str, evidence_item: dict[str, Any]) -> dict[str, Any]:
+    """One action's event: the fields the reader requires and allows for it (casefile's
+    ``EVENT_FIELDS``), and the parties that may act."""
+    fields: dict[str, Any] = {
+        "at": _INSTANT,
+        "actor": _enum(ACTORS[action]),
+        "action": {"const": action},
+        "reason": _FREE_TEXT,
+        "evidence": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": LIMITS.evidence_per_event,
+            "items": evidence_item,
+        },
+        "finding": _enum(PlatformFinding),
+        "liability": _enum(Liability),
+        "remedy": _enum(Remedy),
+        "refund_amount": _AMOUNT,
+        "tracking_no": _TEXT,
+    }
+    required, allowed = EVENT_FIELDS[action]
+    return {
+        "type": "object",
+        "required": sorted(required),
+        "additionalProperties": False,
+        "properties": {name: fields[name] for name in sorted(allowed)},
+    }
 
 
 def case_schema() -> dict[str, Any]:
@@ -124,28 +154,7 @@ def case_schema() -> dict[str, Any]:
                 "type": "array",
                 "minItems": 1,
                 "maxItems": LIMITS.events,
-                "items": {
-                    "type": "object",
-                    "required": ["at", "actor", "action"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "at": _INSTANT,
-                        "actor": _enum(Party),
-                        "action": _enum(ACTORS),
-                        "reason": _FREE_TEXT,
-                        "evidence": {
-                            "type": "array",
-                            "minItems": 1,
-                            "maxItems": LIMITS.evidence_per_event,
-                            "items": evidence_item,
-                        },
-                        "finding": _enum(PlatformFinding),
-                        "liability": _enum(Liability),
-                        "remedy": _enum(Remedy),
-                        "refund_amount": _AMOUNT,
-                        "tracking_no": _TEXT,
-                    },
-                },
+                "items": {"oneOf": [_event(action, evidence_item) for action in ACTORS]},
             },
             "expected": {
                 "type": "object",

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from adjudicator.casefile import read_case
+from adjudicator.casefile import InvalidCase, read_case
 from adjudicator.replay import replay
+from adjudicator.schema import case_schema
 from tests.e2e.cli import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cases"
@@ -28,6 +30,60 @@ def test_every_example_is_valid_under_the_published_schema() -> None:
     bad = json.loads((EXAMPLES / "KS-2026-000123.json").read_text())
     bad["order"]["colour"] = "red"
     assert list(validator.iter_errors(bad))
+
+
+EVENT_CHANGES: dict[str, tuple[int, dict[str, Any]]] = {
+    "refund_amount on an open": (0, {"refund_amount": "1.00"}),
+    "a decide field on a reject": (1, {"liability": "buyer"}),
+    "submit_evidence without evidence": (3, {"evidence": None}),
+    "return_shipped without tracking_no": (4, {"action": "return_shipped"}),
+    "agree by the buyer": (1, {"action": "agree", "actor": "buyer"}),
+    "escalate by the platform": (2, {"actor": "platform"}),
+    "a decide without a remedy": (
+        1,
+        {"action": "decide", "actor": "platform", "liability": "buyer", "refund_amount": "0.00"},
+    ),
+    "a valid decide": (
+        1,
+        {
+            "action": "decide",
+            "actor": "platform",
+            "liability": "buyer",
+            "remedy": "reject_refund",
+            "refund_amount": "0.00",
+        },
+    ),
+    "an appeal without evidence": (1, {"action": "appeal"}),
+}
+
+
+@pytest.mark.parametrize("change", sorted(EVENT_CHANGES))
+def test_the_schema_and_the_reader_agree_on_each_actions_fields(
+    tmp_path: Path, change: str
+) -> None:
+    """What the schema allows an event of each action, the reader reads (its shape: whether
+    the dispute's state allows the event is replay's business, not the schema's)."""
+    index, fields = EVENT_CHANGES[change]
+    case = json.loads((EXAMPLES / "KS-2026-000123.json").read_text())
+    event = case["events"][index]
+    for key, value in fields.items():
+        if value is None:
+            event.pop(key, None)
+        else:
+            event[key] = value
+    if event["action"] not in ("submit_evidence", "appeal"):
+        event.pop("evidence", None)
+    shutil.copytree(EXAMPLES / "evidence", tmp_path / "evidence")
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case), "utf-8")
+    validator = jsonschema.Draft202012Validator(case_schema())
+    schema_says = not list(validator.iter_errors(case))
+    try:
+        read_case(path)
+        reader_says = True
+    except InvalidCase:
+        reader_says = False
+    assert schema_says == reader_says, (change, schema_says, reader_says)
 
 
 def _log(tmp_path: Path) -> tuple[Path, list[dict[str, Any]]]:
