@@ -216,7 +216,7 @@ def test_an_invalid_case_leaves_nothing_in_the_database(
     service: Adjudicator, tmp_path: Path
 ) -> None:
     source = json.loads((EXAMPLES / "KS-2026-000123.json").read_text("utf-8"))
-    source["events"][2]["action"] = "agree"  # refused: the merchant already rejected
+    source["events"][2].update(action="agree", actor="merchant")  # refused: it was rejected
     shutil.copytree(EXAMPLES / "evidence", tmp_path / "evidence")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(source), "utf-8")
