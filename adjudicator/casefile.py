@@ -1,4 +1,4 @@
-"""JSON case files, ``"format": "dispute-case/1"`` (CASE_FORMAT.md): read, checked, typed.
+"""JSON case files, ``"format": "dispute-case/1"`` (docs/case-files.md): read, checked, typed.
 
 Anything else is rejected with :class:`InvalidCase`, which names the file, the JSON pointer
 of the bad field and what is wrong with it.

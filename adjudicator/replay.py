@@ -1,4 +1,4 @@
-"""Replay a case file from nothing, deterministically (CASE_FORMAT.md, "Replay output")."""
+"""Replay a case file from nothing, deterministically (docs/case-files.md, "Replay output")."""
 
 from __future__ import annotations
 

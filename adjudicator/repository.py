@@ -365,7 +365,7 @@ def _event_rows(case_id: str, first: int, events: list[Event]) -> list[dict[str,
 
 
 def event_json(event: Event) -> dict[str, Any]:
-    """An event as its case-file line (CASE_FORMAT.md), with nothing left null."""
+    """An event as its case-file line (docs/case-files.md), with nothing left null."""
     out: dict[str, Any] = {"at": event.at.isoformat(), "actor": event.actor.value}
     out["action"] = event.action
     for name in ("reason", "finding", "liability", "remedy", "refund_amount", "tracking_no"):

@@ -1,4 +1,4 @@
-"""Metadata the submitter declares beside the file (CASE_FORMAT.md), read and checked."""
+"""Metadata the submitter declares beside the file (docs/case-files.md), read and checked."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ class Verdict:
         return tuple(f.reason for f in self.findings)
 
     def to_json(self, file: str | None = None) -> dict[str, Any]:
-        """The ``evidence check --json`` shape (CASE_FORMAT.md), keys in a fixed order."""
+        """The ``evidence check --json`` shape (docs/case-files.md), keys in a fixed order."""
         out: dict[str, Any] = {} if file is None else {"file": file}
         out.update(
             accepted=self.accepted,
