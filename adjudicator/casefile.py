@@ -86,7 +86,19 @@ DECLARED = (
     *REQUIRED[EvidenceKind.INSPECTION_CERTIFICATE],
     *REQUIRED[EvidenceKind.LOGISTICS_RECORD],
 )
-EXPECTED = ("liability", "remedy", "refund_amount", "state", "resolution")
+EXPECTED = (
+    "liability",
+    "remedy",
+    "refund_amount",
+    "state",
+    "resolution",
+    "return_shipping_payer",
+    "penalty_amount",
+)
+"""The outcome fields an ``expected`` block may pin: each a string, or null where the
+outcome has none."""
+EXPECTED_LISTS = ("violations", "rules")
+"""The outcome fields an ``expected`` block pins as lists of strings."""
 _EVENT_FIELDS: dict[str, set[str]] = {
     "submit_evidence": {"evidence"},
     "appeal": {"evidence"},
@@ -94,7 +106,7 @@ _EVENT_FIELDS: dict[str, set[str]] = {
     "decide": {"liability", "remedy", "refund_amount"},
     "return_shipped": {"tracking_no"},
 }
-_OPTIONAL_EVENT_FIELDS = {"appeal": {"evidence"}}
+_OPTIONAL_EVENT_FIELDS = {"appeal": {"evidence"}, "decide": {"refund_amount"}}
 
 # Each object's fields: (required, allowed), allowed being required plus the optional ones.
 _Shape = tuple[frozenset[str], frozenset[str]]
@@ -111,7 +123,7 @@ _ORDER = _shape(
 )
 _ITEM = _shape({"sku", "name", "price", "quantity"}, {"serial"})
 _CLAIM = _shape({"type", "requested_remedy"}, {"requested_amount", "description"})
-_EXPECTED = _shape(set(), set(EXPECTED))
+_EXPECTED = _shape(set(), {*EXPECTED, *EXPECTED_LISTS})
 _SUBMISSION = _shape({"kind", "file"}, set(DECLARED))
 _DECLARED = frozenset(DECLARED)
 # Each action's event fields: (required, allowed). The JSON Schema is made from this too.
@@ -156,7 +168,7 @@ class CaseFile:
     order: Order
     claim: Claim
     events: tuple[Event, ...]
-    expected: dict[str, str] | None
+    expected: dict[str, Any] | None
     until: datetime | None
 
 
@@ -294,6 +306,14 @@ class _Reader:
             raise self.fail(at, "must not hold control characters or lone surrogates")
         return value
 
+    def expected(self, name: str, value: Any) -> str | list[str] | None:
+        at = f"/expected/{_escape(name)}"
+        if name not in EXPECTED_LISTS:
+            return self.text(value, at, nullable=True)
+        if not isinstance(value, list) or len(value) > LIMITS.events:
+            raise self.fail(at, f"must be a list of at most {LIMITS.events} strings")
+        return [str(self.text(v, f"{at}/{i}")) for i, v in enumerate(value)]
+
     def free_text(self, value: Any, at: str) -> str:
         """Words a person wrote: a string (maybe empty) of at most ``text_chars``, newlines
         and tabs allowed."""
@@ -357,7 +377,7 @@ class _Reader:
         expected = None
         if "expected" in top:
             raw = self.obj(top["expected"], "/expected", _EXPECTED)
-            expected = {k: str(self.text(v, f"/expected/{_escape(k)}")) for k, v in raw.items()}
+            expected = {k: self.expected(k, v) for k, v in raw.items()}
         until = self.instant(top.get("until"), "/until", nullable=True)
         assert case_id is not None
         return CaseFile(self.source, case_id, str(rulebook), order, claim, events, expected, until)

@@ -4,16 +4,24 @@
 every evidence item with its verdict) and the rulebook, and returns the liability, remedy,
 refund, return-shipping payer, penalty and violations, with the rules that fired, in order,
 each with the reason it fired. Only accepted evidence counts.
+
+A decision is made in two steps: who is liable (the special rows that decide first, or the
+weighing of proof against rebuttal), then what follows from that liability (the special rows
+that follow it, the remedy row, the refund and the penalty). ``decide_manually`` takes a
+reviewer's liability through the same second step and checks the reviewer's remedy and
+refund against it (RULES.md section 5).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from adjudicator.domain import (
+    REMEDIES,
     Decision,
     Dispute,
     EvidenceRecord,
@@ -24,16 +32,20 @@ from adjudicator.domain import (
     money,
 )
 from adjudicator.errors import AdjudicationError
-from adjudicator.rulebook import Burden, EvidenceSpec, Rulebook, Special
+from adjudicator.rulebook import Burden, EvidenceSpec, RemedyRow, Rulebook, Special
 from evidence import EvidenceKind, Party
 
-_REJECTIONS = frozenset({Remedy.REJECT_REFUND, Remedy.REJECT_RETURN})
+MANUAL = "review.manual"
+"""The rule id a platform reviewer's decision cites."""
+OVERRIDE = "review.override"
+"""The rule id cited when a reviewer's decision departs from what the rules decide."""
 
 
 @dataclass
 class _Outcome:
     liability: Liability | None = None
     remedy: str | None = None  # a Remedy value, "requested" or "rejection"
+    remedy_rule: str | None = None  # the special row that set it
     return_shipping: Party | None = None
     violations: list[str] = field(default_factory=list)
     trace: list[RuleFired] = field(default_factory=list)
@@ -42,7 +54,7 @@ class _Outcome:
         if special.liability is not None:
             self.liability = special.liability
         if special.remedy is not None:
-            self.remedy = special.remedy
+            self.remedy, self.remedy_rule = special.remedy, special.id
         if special.return_shipping is not None:
             self.return_shipping = special.return_shipping
         if special.violation is not None:
@@ -51,17 +63,15 @@ class _Outcome:
 
 
 def decide(dispute: Dispute, rulebook: Rulebook) -> Decision:
-    claim = dispute.claim.type
-    burden = rulebook.burdens.get(claim)
-    if burden is None:
-        raise AdjudicationError(f"rulebook {rulebook.label} does not decide claim type {claim}")
+    """What the rules decide, automatically."""
+    burden = _burden(dispute, rulebook)
     outcome = _Outcome()
-    outcome.trace.append(RuleFired(burden.id, f"the {burden.party} must prove the {claim} claim"))
-    specials = list(rulebook.specials_for(claim))
-    found = set(dispute.findings)
-
+    outcome.trace.append(
+        RuleFired(burden.id, f"the {burden.party} must prove the {dispute.claim.type} claim")
+    )
+    specials = list(rulebook.specials_for(dispute.claim.type))
     proof = rebuttal = 0
-    if not _decided_before_weighing(dispute, rulebook, specials, found, outcome):
+    if not _decided_before_weighing(dispute, rulebook, specials, set(dispute.findings), outcome):
         if burden.party is Party.PLATFORM:
             raise AdjudicationError(f"{burden.id}: the platform's burden needs a special rule")
         proof, proof_items = _strongest(dispute, rulebook, burden, burden.proof, burden.party)
@@ -69,32 +79,124 @@ def decide(dispute: Dispute, rulebook: Rulebook) -> Decision:
         rebuttal, rebuttal_items = _strongest(dispute, rulebook, burden, burden.rebuttal, other)
         _weigh(rulebook, burden, (proof, proof_items), (rebuttal, rebuttal_items), outcome)
         _after_weighing(specials, burden, proof, outcome)
+    assert outcome.liability is not None
+    return _conclude(dispute, rulebook, outcome, proof, rebuttal)
 
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a reviewer's decision cannot stand: the rule it breaks, and how."""
+
+    rule: str
+    why: str
+
+
+def decide_manually(
+    dispute: Dispute,
+    rulebook: Rulebook,
+    *,
+    liability: Liability,
+    remedy: Remedy,
+    refund: Decimal | None,
+    reason: str | None,
+) -> Decision | Refusal:
+    """A platform reviewer's decision, checked as RULES.md section 5 says: the remedy must be
+    the one the rules give for ``liability`` (special rows included), the refund at most the
+    disputed amount ("0.00" for a rejection; the table's when None); penalty, return-shipping
+    payer and violations follow from the liability. Where it departs from the automatic
+    decision, ``review.override`` is cited with the reviewer's ``reason`` (then required)."""
+    burden = _burden(dispute, rulebook)
+    outcome = _Outcome(liability=liability)
+    outcome.trace.append(RuleFired(MANUAL, reason or "decided by the platform"))
+    specials = list(rulebook.specials_for(dispute.claim.type))
+    refused = _follow_liability(dispute, rulebook, burden, specials, outcome)
+    if refused is not None:
+        return refused
+    row = rulebook.remedies.get(liability)
+    if row is None:
+        return Refusal(MANUAL, f"rulebook {rulebook.label} has no remedy row for {liability}")
+    due = _remedy(outcome.remedy or row.remedy, dispute.claim.requested_remedy)
+    if remedy is not due:
+        source = outcome.remedy_rule or row.id
+        return Refusal(source, f"{liability} liability gives {due}, not {remedy}")
+    disputed = dispute.disputed_amount
+    if refund is not None:
+        if REMEDIES[remedy].rejection and refund != 0:
+            return Refusal(row.id, f"a rejection refunds 0.00, not {refund}")
+        if not 0 <= refund <= disputed:
+            return Refusal(row.id, f"refund {refund} is not within 0.00 to {disputed}")
+    automatic = decide(dispute, rulebook)
+    decision = _conclude(
+        dispute,
+        rulebook,
+        outcome,
+        automatic.proof_strength,
+        automatic.rebuttal_strength,
+        refund=refund,
+    )
+    if (decision.liability, decision.remedy, decision.refund_amount) == (
+        automatic.liability,
+        automatic.remedy,
+        automatic.refund_amount,
+    ):
+        return decision
+    if not reason:
+        return Refusal(OVERRIDE, "a decision that departs from the rules needs a reason")
+    override = RuleFired(
+        OVERRIDE,
+        f"{reason} (the rules decide {automatic.liability} liability: {automatic.remedy}, "
+        f"refund {automatic.refund_amount})",
+    )
+    return replace(decision, trace=(decision.trace[0], override, *decision.trace[1:]))
+
+
+def penalty(row: RemedyRow, paid: Decimal) -> Decimal:
+    """The penalty a liability costs, on the order's paid amount (RULES.md section 5)."""
+    if row.penalty_multiplier <= 0:
+        return money(0)
+    return money(max(paid * row.penalty_multiplier, row.penalty_minimum))
+
+
+def _burden(dispute: Dispute, rulebook: Rulebook) -> Burden:
+    burden = rulebook.burdens.get(dispute.claim.type)
+    if burden is None:
+        raise AdjudicationError(
+            f"rulebook {rulebook.label} does not decide claim type {dispute.claim.type}"
+        )
+    return burden
+
+
+def _conclude(
+    dispute: Dispute,
+    rulebook: Rulebook,
+    outcome: _Outcome,
+    proof: int,
+    rebuttal: int,
+    *,
+    refund: Decimal | None = None,
+) -> Decision:
+    """The remedy, refund, return-shipping payer and penalty that the liability gives."""
     assert outcome.liability is not None
     row = rulebook.remedies[outcome.liability]
     remedy = _remedy(outcome.remedy or row.remedy, dispute.claim.requested_remedy)
+    meaning = REMEDIES[remedy]
     disputed = dispute.disputed_amount
-    if remedy in _REJECTIONS:
+    if refund is not None:
+        refund = money(refund)
+    elif meaning.rejection or row.refund == "zero":
         refund = money(0)
     elif row.refund == "ratio":
         refund = money(disputed * rulebook.settings.both_ratio)
-    elif row.refund == "zero":
-        refund = money(0)
     else:
         refund = disputed
-    payer = None
-    if remedy is Remedy.RETURN_AND_REFUND:
-        payer = outcome.return_shipping or row.return_shipping
-    paid = dispute.order.paid_amount
-    penalty = money(0)
-    if row.penalty_multiplier > 0:
-        penalty = money(max(paid * row.penalty_multiplier, row.penalty_minimum))
+    payer = (outcome.return_shipping or row.return_shipping) if meaning.goods_back else None
+    charged = penalty(row, dispute.order.paid_amount)
     outcome.trace.append(
         RuleFired(
             row.id,
             f"{outcome.liability} liability: {remedy}, refund {refund}"
             + (f", return shipping paid by the {payer}" if payer else "")
-            + f", penalty {penalty}",
+            + f", penalty {charged}",
         )
     )
     return Decision(
@@ -102,7 +204,7 @@ def decide(dispute: Dispute, rulebook: Rulebook) -> Decision:
         remedy=remedy,
         refund_amount=refund,
         return_shipping_payer=payer,
-        penalty_amount=penalty,
+        penalty_amount=charged,
         violations=tuple(outcome.violations),
         trace=tuple(outcome.trace),
         proof_strength=proof,
@@ -110,30 +212,41 @@ def decide(dispute: Dispute, rulebook: Rulebook) -> Decision:
     )
 
 
-def needs_manual_review(dispute: Dispute, rulebook: Rulebook) -> RuleFired | None:
-    """Why the dispute waits for a platform ``decide`` instead of being decided at once."""
-    settings = rulebook.settings
-    if dispute.order.paid_amount >= settings.manual_review_amount:
-        return RuleFired(
-            "settings",
-            f"paid amount {dispute.order.paid_amount} is at or above "
-            f"{settings.manual_review_amount}: manual review",
-        )
-    if settings.manual_review_near_duplicate:
-        for item in dispute.evidence:
-            if item.accepted and item.near_duplicate:
-                return RuleFired(
-                    "settings", f"evidence {item.id} nearly duplicates a photo of another dispute"
+def needs_manual_review(dispute: Dispute, rulebook: Rulebook) -> tuple[RuleFired, ...]:
+    """Why the dispute waits for a platform ``decide`` instead of being decided at once: every
+    review rule that holds, in the rulebook's order (none: it is decided at once)."""
+    claim = dispute.claim.type
+    used = {s.finding for s in rulebook.specials_for(claim) if s.finding is not None}
+    reasons = []
+    for review in rulebook.reviews:
+        because = None
+        if review.when == "paid_amount_at_least":
+            assert review.amount is not None
+            if dispute.order.paid_amount >= review.amount:
+                because = f"paid amount {dispute.order.paid_amount} is at or above {review.amount}"
+        elif review.when == "near_duplicate":
+            near = [e.id for e in dispute.evidence if e.accepted and e.near_duplicate]
+            if near:
+                because = f"evidence {', '.join(near)} nearly duplicates a photo of another dispute"
+        elif review.when == "unused_finding":
+            unused = sorted({f.value for f in dispute.findings} - {f.value for f in used})
+            if unused:
+                because = (
+                    f"the platform found {', '.join(unused)}, which no rule for {claim} claims "
+                    "weighs: a reviewer must see it"
                 )
-    return None
+        if because is not None:
+            reasons.append(RuleFired(review.id, because + ": manual review"))
+    return tuple(reasons)
 
 
 def no_reason_return_eligible(dispute: Dispute, rulebook: Rulebook) -> tuple[bool, str]:
     order = dispute.order
     if not order.seven_day_return:
         return False, "the order does not allow 7-day no-reason returns"
-    if order.exclusions:
-        return False, f"the goods are excluded ({', '.join(order.exclusions)})"
+    excluded = [code for code in order.exclusions if code in rulebook.exclusion_codes]
+    if excluded:
+        return False, f"the goods are excluded ({', '.join(excluded)})"
     if order.signed_at is None:
         return False, "the order was never signed for"
     zone = ZoneInfo(rulebook.settings.zone)
@@ -170,12 +283,65 @@ def _decided_before_weighing(
 
 
 def _after_weighing(specials: list[Special], burden: Burden, proof: int, outcome: _Outcome) -> None:
+    """The special rows that follow the weighing, in a fixed order: a merchant who proved
+    nothing, then what replaces ``both``, then what follows merchant liability."""
     for special in specials:
-        if special.when == "merchant_unproven":
-            if burden.party is Party.MERCHANT and proof == 0:
-                outcome.apply(special, "the merchant proved nothing")
-        elif special.when == "merchant_liable" and outcome.liability is Liability.MERCHANT:
+        if special.when == "merchant_unproven" and burden.party is Party.MERCHANT and proof == 0:
+            outcome.apply(special, "the merchant proved nothing")
+    for special in specials:
+        if special.when == "both_liable" and outcome.liability is Liability.BOTH:
+            outcome.apply(special, f"{special.claim} has no shared liability")
+    for special in specials:
+        if special.when == "merchant_liable" and outcome.liability is Liability.MERCHANT:
             outcome.apply(special, "the merchant is liable")
+
+
+def _follow_liability(
+    dispute: Dispute,
+    rulebook: Rulebook,
+    burden: Burden,
+    specials: list[Special],
+    outcome: _Outcome,
+) -> Refusal | None:
+    """The special rows that follow a reviewer's liability as they would follow the rules'
+    (their remedy, return-shipping payer and violation); a liability a special row rules
+    out is refused."""
+    given, found = outcome.liability, set(dispute.findings)
+    for special in specials:
+        if special.when == "both_liable" and given is Liability.BOTH:
+            return Refusal(special.id, f"{special.claim} has no shared liability")
+        if special.when == "ineligible" and given is not special.liability:
+            eligible, why = no_reason_return_eligible(dispute, rulebook)
+            if not eligible:
+                return Refusal(special.id, f"not eligible ({why}): {special.liability} liable")
+        if (
+            special.when == "no_finding"
+            and special.finding not in found
+            and given is not special.liability
+        ):
+            return Refusal(
+                special.id, f"without a finding of {special.finding}: {special.liability}"
+            )
+    eligible = no_reason_return_eligible(dispute, rulebook)[0]
+    proof = _strongest(dispute, rulebook, burden, burden.proof, burden.party)[0]
+    for special in specials:
+        match special.when:
+            case "merchant_liable":
+                follows = given is Liability.MERCHANT
+            case "merchant_unproven":
+                follows = given is Liability.MERCHANT and burden.party is Party.MERCHANT
+                follows = follows and proof == 0
+            case "no_finding":
+                follows = given is special.liability and special.finding not in found
+            case "ineligible":
+                follows = given is special.liability and not eligible
+            case None:
+                follows = special.finding in found and special.liability in (None, given)
+            case _:
+                follows = False
+        if follows:
+            outcome.apply(special, f"it follows {given} liability")
+    return None
 
 
 def _weigh(

@@ -19,6 +19,17 @@ def money(value: Decimal | str | int) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+CATEGORIES = (
+    "general",
+    "used_3c.phone",
+    "used_3c.tablet",
+    "used_3c.computer",
+    "used_3c.appliance",
+    "used_3c.digital",
+)
+"""The order categories (the category chooses the default rulebook)."""
+
+
 class ClaimType(StrEnum):
     VISIBLE_DEFECT = "visible_defect"
     INVISIBLE_DEFECT = "invisible_defect"
@@ -47,7 +58,50 @@ class Remedy(StrEnum):
     REJECT_RETURN = "reject_return"
 
 
-REQUESTABLE = frozenset({Remedy.REFUND_ONLY, Remedy.RETURN_AND_REFUND, Remedy.PARTIAL_REFUND})
+@dataclass(frozen=True)
+class RemedyMeaning:
+    """What a remedy does: whether money goes to the buyer, whether the goods go back to the
+    merchant first (then someone pays the return shipping: the rulebook's remedy and special
+    rows say who), whether it rejects the request, and whether a buyer may ask for it."""
+
+    money: bool
+    goods_back: bool
+    rejection: bool
+    requestable: bool
+
+
+REMEDIES: dict[Remedy, RemedyMeaning] = {
+    Remedy.REFUND_ONLY: RemedyMeaning(
+        money=True, goods_back=False, rejection=False, requestable=True
+    ),
+    Remedy.RETURN_AND_REFUND: RemedyMeaning(
+        money=True, goods_back=True, rejection=False, requestable=True
+    ),
+    Remedy.PARTIAL_REFUND: RemedyMeaning(
+        money=True, goods_back=False, rejection=False, requestable=True
+    ),
+    Remedy.REJECT_REFUND: RemedyMeaning(
+        money=False, goods_back=False, rejection=True, requestable=False
+    ),
+    Remedy.REJECT_RETURN: RemedyMeaning(
+        money=False, goods_back=False, rejection=True, requestable=False
+    ),
+}
+"""The one table of what each remedy means; the decision, the workflow and the explanation
+read it."""
+REQUESTABLE = frozenset(remedy for remedy, meaning in REMEDIES.items() if meaning.requestable)
+
+
+class Resolution(StrEnum):
+    """How a dispute's liability and remedy were set (not how the money moved afterwards)."""
+
+    ADJUDICATED = "adjudicated"  # a platform decision, automatic or manual
+    AGREED = "agreed"  # the merchant agreed to the request
+    MERCHANT_TIMEOUT = "merchant_timeout"  # agreed by default: the merchant did not answer
+    WITHDRAWN = "withdrawn"
+    LAPSED = "lapsed"  # the buyer let a window pass (escalation, return shipping)
+    REFUSED = "refused"  # opened too late
+    PENDING_REVIEW = "pending_review"  # waiting for a platform reviewer
 
 
 class PlatformFinding(StrEnum):

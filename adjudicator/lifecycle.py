@@ -47,6 +47,8 @@ BEFORE_DECISION = [
     S.AWAITING_REBUTTAL,
     S.UNDER_REVIEW,
 ]
+# where an appeal may come from (its guard: a decision, not an agreement, within its window)
+AFTER_DECISION = [S.DECIDED, S.REFUNDED, S.CLOSED, S.RETURN_IN_TRANSIT]
 EVIDENCE_STATES = [S.AWAITING_EVIDENCE, S.AWAITING_REBUTTAL, S.UNDER_REVIEW]
 OPEN_STATES = [*BEFORE_DECISION, S.AGREED, S.DECIDED, S.RETURN_IN_TRANSIT]
 FINAL_STATES = frozenset({S.REFUNDED, S.CLOSED, S.LAPSED, S.WITHDRAWN, S.REFUSED})
@@ -73,8 +75,8 @@ TABLE: list[tuple[str, list[State], State | None, str | None]] = [
     ("return_expired", [S.DECIDED, S.AGREED], S.LAPSED, None),
     ("confirm_receipt", [S.RETURN_IN_TRANSIT], S.REFUNDED, None),
     ("confirm_expired", [S.RETURN_IN_TRANSIT], S.REFUNDED, None),
-    ("appeal", [S.DECIDED, S.REFUNDED, S.CLOSED], S.UNDER_REVIEW, "may_appeal"),
-    ("withdraw", BEFORE_DECISION, S.WITHDRAWN, None),
+    ("appeal", AFTER_DECISION, S.AWAITING_REBUTTAL, "may_appeal"),
+    ("withdraw", BEFORE_DECISION, S.WITHDRAWN, "never_decided"),
     ("submit_evidence", EVIDENCE_STATES, None, None),
     ("finding", OPEN_STATES, None, None),
 ]

@@ -96,6 +96,8 @@ class Told:
             self.evidence.append(entry)
         elif event == "review":
             self.resolution = "pending_review"
+            if isinstance(entry.get("rules"), list):  # logs before 2026.2 did not list them
+                self.rules = entry["rules"]
         elif event == "decision":
             decision = entry.get("decision")
             self.decision = decision if isinstance(decision, dict) else {}
@@ -137,6 +139,8 @@ class Told:
             self.findings.append(entry.get("finding"))
         elif event == "appeal":
             self.appealed = True
+            if self.state == "awaiting_rebuttal":  # the other side answers the appeal
+                self.window = (*_REBUTTAL, at)
         elif event == "return_shipped":
             self.tracking_no = entry.get("tracking_no")
         if event in _WINDOWS:

@@ -96,10 +96,9 @@ def receive_evidence(case_file: CaseFile, intake: Intake) -> None:
 def new_case(case_file: CaseFile, rulebook: Rulebook | None = None) -> Case:
     """The dispute of a case file before its first event, under its rulebook."""
     book = rulebook or _rulebook(case_file)
-    if case_file.claim.type not in book.claim_types:
-        raise InvalidCase(
-            str(case_file.path), "/claim/type", f"rulebook {book.label} does not decide it"
-        )
+    outside = book.out_of_scope(case_file.order, case_file.claim)
+    if outside is not None:
+        raise InvalidCase(str(case_file.path), *outside)
     return Case(case_file.case_id, book, case_file.order, case_file.claim)
 
 
@@ -143,7 +142,7 @@ def _rulebook(case_file: CaseFile) -> Rulebook:
         raise InvalidCase(str(case_file.path), "/rulebook", str(exc)) from exc
 
 
-def outcome(case: Case, expected: dict[str, str] | None = None) -> dict[str, Any]:
+def outcome(case: Case, expected: dict[str, Any] | None = None) -> dict[str, Any]:
     """The replay output line (also ``adjudicator show``)."""
     decision = case.decision if case.resolution == "adjudicated" else None
     agreed = case.resolution in ("agreed", "merchant_timeout")
@@ -166,7 +165,27 @@ def outcome(case: Case, expected: dict[str, str] | None = None) -> dict[str, Any
         "rulebook": case.rulebook.label,
         "rules": list(case.resolution_rules),
         "evidence": [evidence_json(e) for e in case.evidence],
+        "appeal": _appeal(case),
     }
     if expected is not None:
-        line["expected_match"] = all(str(line.get(k)) == v for k, v in expected.items())
+        line["expected_match"] = all(line.get(k) == v for k, v in expected.items())
     return line
+
+
+def _appeal(case: Case) -> dict[str, Any] | None:
+    """The output's ``appeal`` block: who appealed and when, the decision it challenged, and
+    the refund already paid that the new decision reverses (null when none)."""
+    appeal = case.appeal
+    if appeal is None:
+        return None
+    reversed_ = appeal.refund_reversed(case.decision)
+    return {
+        "by": appeal.by.value,
+        "at": appeal.at.isoformat(),
+        "previous": {
+            "liability": appeal.previous.liability.value,
+            "remedy": appeal.previous.remedy.value,
+            "refund_amount": str(appeal.previous.refund_amount),
+        },
+        "refund_reversed": None if reversed_ is None else str(reversed_),
+    }

@@ -23,13 +23,23 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from adjudicator.domain import ClaimType, EvidenceRecord, Liability, PlatformFinding, Remedy
+from adjudicator.domain import (
+    CATEGORIES,
+    Claim,
+    ClaimType,
+    EvidenceRecord,
+    Liability,
+    Order,
+    PlatformFinding,
+    Remedy,
+)
 from adjudicator.errors import AdjudicationError
 from evidence import DEFAULT_POLICY, EvidenceKind, EvidencePolicy, Party
 
 BUILTIN = ("kuaishou.general", "kuaishou.used_3c")
 RULEBOOK_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}", re.ASCII)
 """What a rulebook id looks like (``kuaishou.used_3c``): never a path."""
+_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,31}", re.ASCII)
 MAX_RULEBOOK_BYTES = 1024 * 1024
 MAX_DEADLINE = timedelta(days=3660)  # no deadline of the rules comes near ten years
 # Every deadline rule the workflow and the decision look up: a rulebook lacking one is unsound
@@ -53,8 +63,9 @@ _FIELDS: dict[str, dict[str, bool]] = {
     "settings": {
         "zone": True,
         "both_ratio": True,
-        "manual_review_amount": True,
-        "manual_review_near_duplicate": True,
+        # 2026.1's manual review settings (later rulebooks say it with review rules)
+        "manual_review_amount": False,
+        "manual_review_near_duplicate": False,
         "sharpness_threshold": True,
         "near_duplicate_distance": True,
         "accreditation_registry": False,
@@ -70,8 +81,11 @@ _FIELDS: dict[str, dict[str, bool]] = {
         "logistics_record": True,
         "inspection_certificate": True,
         "inspection_certificate_accredited": True,
-        "platform_finding": True,
+        # 2026.1 gave findings a strength; no rule weighs them (special and review rows do)
+        "platform_finding": False,
     },
+    "scope": {"claim": True, "categories": False, "remedies": False},
+    "review": {"when": True, "amount": False},
     "deadline": {"days": False, "hours": False},
     "burden": {
         "claim": True,
@@ -113,7 +127,8 @@ SITUATIONS = (
     ("some", "equal"),
     ("some", "stronger"),
 )
-SPECIAL_WHEN = ("no_finding", "merchant_unproven", "ineligible", "merchant_liable")
+SPECIAL_WHEN = ("no_finding", "merchant_unproven", "ineligible", "both_liable", "merchant_liable")
+REVIEW_WHEN = ("paid_amount_at_least", "near_duplicate", "unused_finding")
 REMEDY_CHOICES = ("requested", "rejection", *(r.value for r in Remedy))
 REFUNDS = ("disputed", "zero", "ratio")
 
@@ -188,6 +203,26 @@ class Special:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Where a claim type applies: the order categories and the requested remedies it admits
+    (empty: any). A case outside its claim type's scope is invalid."""
+
+    id: str
+    claim: ClaimType
+    categories: frozenset[str] = frozenset()
+    remedies: frozenset[Remedy] = frozenset()
+
+
+@dataclass(frozen=True)
+class Review:
+    """A reason to send a dispute to a platform reviewer instead of deciding it at once."""
+
+    id: str
+    when: str
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class RemedyRow:
     id: str
     liability: Liability
@@ -202,8 +237,6 @@ class RemedyRow:
 class Settings:
     zone: str
     both_ratio: Decimal
-    manual_review_amount: Decimal
-    manual_review_near_duplicate: bool
     sharpness_threshold: float
     near_duplicate_distance: int
     accreditation_registry: frozenset[str] | None
@@ -226,10 +259,42 @@ class Rulebook:
     weigh: tuple[WeighRow, ...]
     specials: Mapping[str, Special]
     remedies: Mapping[Liability, RemedyRow]
+    scopes: Mapping[ClaimType, Scope]
+    reviews: tuple[Review, ...]
 
     @property
     def label(self) -> str:
         return f"{self.id}@{self.version}"
+
+    @property
+    def exclusion_codes(self) -> frozenset[str]:
+        """The codes an order's ``exclusions`` may use (those the special rows list)."""
+        return frozenset(code for s in self.specials.values() for code in s.exclusions)
+
+    def out_of_scope(self, order: Order, claim: Claim) -> tuple[str, str] | None:
+        """Why this rulebook cannot take the claim on the order, as (JSON pointer, reason),
+        or None when it can."""
+        if claim.type not in self.claim_types:
+            return "/claim/type", f"rulebook {self.label} does not decide {claim.type} claims"
+        scope = self.scopes.get(claim.type)
+        if scope is not None and scope.categories and order.category not in scope.categories:
+            return "/claim/type", (
+                f"{scope.id}: {claim.type} applies to {', '.join(sorted(scope.categories))} "
+                f"only, not {order.category}"
+            )
+        if scope is not None and scope.remedies and claim.requested_remedy not in scope.remedies:
+            return "/claim/requested_remedy", (
+                f"{scope.id}: {claim.type} admits "
+                f"{' or '.join(sorted(scope.remedies))} only, not {claim.requested_remedy}"
+            )
+        codes = self.exclusion_codes
+        for index, code in enumerate(order.exclusions):
+            if code not in codes:
+                known = ", ".join(sorted(codes)) or "none"
+                return f"/order/exclusions/{index}", (
+                    f"unknown exclusion {code!r}: rulebook {self.label} knows {known}"
+                )
+        return None
 
     def deadline(self, rule: str) -> timedelta:
         return self.deadlines[rule]
@@ -250,9 +315,16 @@ class Rulebook:
         )
 
 
-def load_rulebook(name_or_path: str | Path) -> Rulebook:
-    """A built-in rulebook by id (``kuaishou.used_3c``) or a rulebook file, layered and checked."""
-    layers = _layers(name_or_path)
+def load_rulebook(name_or_path: str | Path, *, version: str | None = None) -> Rulebook:
+    """A built-in rulebook by id (``kuaishou.used_3c``) or a rulebook file, layered and checked.
+
+    ``version``: a built-in rulebook as an earlier release shipped it (``rulebooks/archive``),
+    the rulebooks it extends taken at the same version; disputes opened under it reload it."""
+    if version is not None and name_or_path not in BUILTIN:
+        raise RulebookError([f"{name_or_path}: only a built-in rulebook has earlier versions"])
+    if version is not None and not _VERSION.fullmatch(version):
+        raise RulebookError([f"{name_or_path}: {version!r} is not a rulebook version"])
+    layers = _layers(name_or_path, version)
     problems: list[str] = []
     rules: dict[str, tuple[str, dict[str, Any]]] = {}  # id -> (file, rule)
     for origin, data in layers:
@@ -266,13 +338,38 @@ def load_rulebook(name_or_path: str | Path) -> Rulebook:
     return book
 
 
-def _layers(name_or_path: str | Path) -> list[tuple[str, dict[str, Any]]]:
+def archived_versions(rulebook_id: str) -> tuple[str, ...]:
+    """The earlier versions of a built-in rulebook that this release can still load."""
+    if rulebook_id not in BUILTIN:
+        return ()
+    archive = resources.files("adjudicator") / "rulebooks" / "archive"
+    prefix = f"{rulebook_id}@"
+    names = (entry.name for entry in archive.iterdir() if entry.name.endswith(".toml"))
+    return tuple(
+        sorted(name[len(prefix) : -len(".toml")] for name in names if name.startswith(prefix))
+    )
+
+
+def load_released(rulebook_id: str, digest: str) -> Rulebook | None:
+    """The built-in rulebook, as this release or an earlier one shipped it, whose resolved
+    content has ``digest``; None when no release of it had that digest."""
+    current = load_rulebook(rulebook_id)
+    if current.digest == digest:
+        return current
+    for version in archived_versions(rulebook_id):
+        book = load_rulebook(rulebook_id, version=version)
+        if book.digest == digest:
+            return book
+    return None
+
+
+def _layers(name_or_path: str | Path, version: str | None) -> list[tuple[str, dict[str, Any]]]:
     """The rulebook and those it extends, bottom first, each with the file it came from."""
     layers: list[tuple[str, dict[str, Any]]] = []
     current: str | Path | None = name_or_path
     base_dir: Path | None = None
     while current is not None:
-        origin, data = _read(current, base_dir)
+        origin, data = _read(current, base_dir, version)
         if any(origin == seen for seen, _ in layers):
             raise RulebookError([f"{origin}: extends itself (a cycle of rulebooks)"])
         layers.insert(0, (origin, data))
@@ -330,10 +427,16 @@ def _read_text(path: Path) -> str:
         raise RulebookError([f"{path}: not UTF-8: {exc}"]) from exc
 
 
-def _read(name: str | Path, base_dir: Path | None) -> tuple[str, dict[str, Any]]:
+def _read(
+    name: str | Path, base_dir: Path | None, version: str | None
+) -> tuple[str, dict[str, Any]]:
     if isinstance(name, str) and name in BUILTIN:
-        resource = resources.files("adjudicator") / "rulebooks" / f"{name}.toml"
-        origin, text = f"adjudicator/rulebooks/{name}.toml", resource.read_text("utf-8")
+        where = f"{name}.toml" if version is None else f"archive/{name}@{version}.toml"
+        resource = resources.files("adjudicator") / "rulebooks" / where
+        origin = f"adjudicator/rulebooks/{where}"
+        if not resource.is_file():
+            raise RulebookError([f"{origin}: no version {version} of {name} is archived"])
+        text = resource.read_text("utf-8")
     else:
         path = Path(name)
         if base_dir is not None:  # an id that ``extends`` names: the file beside the overlay
@@ -350,6 +453,8 @@ def _read(name: str | Path, base_dir: Path | None) -> tuple[str, dict[str, Any]]
         _plain_values(data, "")
     except RulebookError as exc:
         raise RulebookError([f"{origin}: {problem}" for problem in exc.problems]) from None
+    if version is not None and data.get("version") != version:
+        raise RulebookError([f"{origin}: says version {data.get('version')!r}, not {version}"])
     unknown = sorted(set(data) - _TOP_LEVEL)
     if unknown:
         raise RulebookError([f"{origin}: unknown top-level key(s): {', '.join(unknown)}"])
@@ -416,6 +521,8 @@ class _Builder:
                 if (s := self._special(rid, r, claim_types))
             }
             remedies = self._remedies(by_kind["remedy"], burdens, weigh, specials)
+            scopes = self._scopes(by_kind["scope"], claim_types)
+            reviews = self._reviews(by_kind["review"], by_kind["settings"])
         except (TypeError, ValueError, KeyError, ArithmeticError, AttributeError) as exc:
             # a value of a type no check above expected: unsound, said in one line
             self.fail(None, f"a value of the wrong type or range ({type(exc).__name__}: {exc})")
@@ -434,6 +541,8 @@ class _Builder:
             weigh=weigh,
             specials=specials,
             remedies=remedies,
+            scopes=scopes,
+            reviews=reviews,
         )
 
     def _identity(self) -> tuple[str, str] | None:
@@ -486,10 +595,6 @@ class _Builder:
             return Settings(
                 zone=zone,
                 both_ratio=self._decimal(rid, "both_ratio", rule["both_ratio"]),
-                manual_review_amount=self._decimal(
-                    rid, "manual_review_amount", rule["manual_review_amount"]
-                ),
-                manual_review_near_duplicate=bool(rule["manual_review_near_duplicate"]),
                 sharpness_threshold=float(rule["sharpness_threshold"]),
                 near_duplicate_distance=_count(rule, "near_duplicate_distance", least=0),
                 accreditation_registry=None if registry is None else frozenset(map(str, registry)),
@@ -636,6 +741,60 @@ class _Builder:
                 rid, f"is for claim type {special.claim}, which this rulebook does not decide"
             )
         return special
+
+    def _scopes(
+        self, rules: dict[str, dict[str, Any]], claim_types: frozenset[ClaimType]
+    ) -> dict[ClaimType, Scope]:
+        out: dict[ClaimType, Scope] = {}
+        for rid, rule in rules.items():
+            categories, remedies = rule.get("categories", []), rule.get("remedies", [])
+            if not isinstance(categories, list) or not isinstance(remedies, list):
+                self.fail(rid, "categories and remedies must be lists")
+                continue
+            try:
+                scope = Scope(
+                    id=rid,
+                    claim=ClaimType(rule["claim"]),
+                    categories=frozenset(map(str, categories)),
+                    remedies=frozenset(Remedy(r) for r in remedies),
+                )
+            except ValueError as exc:
+                self.fail(rid, str(exc))
+                continue
+            if not scope.categories and not scope.remedies:
+                self.fail(rid, "a scope names categories, remedies or both")
+            for category in sorted(scope.categories - set(CATEGORIES)):
+                self.fail(rid, f"unknown category {category!r} (one of {', '.join(CATEGORIES)})")
+            if scope.claim not in claim_types:
+                self.fail(
+                    rid, f"is for claim type {scope.claim}, which this rulebook does not decide"
+                )
+            elif scope.claim in out:
+                self.fail(rid, f"scopes {scope.claim} as {out[scope.claim].id} does")
+            out[scope.claim] = scope
+        return out
+
+    def _reviews(
+        self, rules: dict[str, dict[str, Any]], settings: dict[str, dict[str, Any]]
+    ) -> tuple[Review, ...]:
+        out: list[Review] = []
+        for rid, rule in rules.items():
+            when = rule["when"]
+            if when not in REVIEW_WHEN:
+                self.fail(rid, f"when must be one of {', '.join(REVIEW_WHEN)}")
+                continue
+            if (when == "paid_amount_at_least") != ("amount" in rule):
+                self.fail(rid, "amount goes with (and only with) when = paid_amount_at_least")
+                continue
+            amount = None if "amount" not in rule else self._decimal(rid, "amount", rule["amount"])
+            out.append(Review(rid, when, amount))
+        for rid, rule in settings.items():  # a 2026.1 rulebook says it in its settings
+            if "manual_review_amount" in rule:
+                amount = self._decimal(rid, "manual_review_amount", rule["manual_review_amount"])
+                out.append(Review(rid, "paid_amount_at_least", amount))
+            if rule.get("manual_review_near_duplicate") is True:
+                out.append(Review(rid, "near_duplicate"))
+        return tuple(out)
 
     def _remedies(
         self,

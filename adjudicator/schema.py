@@ -12,6 +12,7 @@ from adjudicator.casefile import (
     DECLARED,
     EVENT_FIELDS,
     EXPECTED,
+    EXPECTED_LISTS,
     FORMAT,
     INSTANT,
     LIMITS,
@@ -159,7 +160,13 @@ def case_schema() -> dict[str, Any]:
             "expected": {
                 "type": "object",
                 "additionalProperties": False,
-                "properties": dict.fromkeys(EXPECTED, _TEXT),
+                "properties": {
+                    **{key: {"oneOf": [_TEXT, {"type": "null"}]} for key in EXPECTED},
+                    **{
+                        key: {"type": "array", "maxItems": LIMITS.events, "items": _TEXT}
+                        for key in EXPECTED_LISTS
+                    },
+                },
             },
         },
     }

@@ -51,7 +51,13 @@ from adjudicator.errors import (
 )
 from adjudicator.examine import Intake
 from adjudicator.persistence import DisputeRow, EvidenceRow, connect, epoch_us
-from adjudicator.rulebook import BUILTIN, Rulebook, RulebookError, load_rulebook
+from adjudicator.rulebook import (
+    BUILTIN,
+    Rulebook,
+    RulebookError,
+    load_released,
+    load_rulebook,
+)
 from adjudicator.workflow import Case, Event, Submission
 from evidence import DEFAULT_POLICY, EvidencePolicy, FilesystemStore, Party
 from evidence.store import Collected, ContentStore
@@ -159,8 +165,9 @@ class Adjudicator:
         category chooses it.
         """
         source, book = self.rulebook(rulebook or default_rulebook(order.category))
-        if claim.type not in book.claim_types:
-            raise UsageError(f"rulebook {book.label} does not decide {claim.type} claims")
+        outside = book.out_of_scope(order, claim)
+        if outside is not None:
+            raise UsageError(f"{outside[0]}: {outside[1]}")
         case = Case(case_id, book, order, claim)
         event = Event(at, Party.BUYER, "open", reason=reason)
         request = None
@@ -283,13 +290,17 @@ class Adjudicator:
         case_id: str,
         liability: Liability,
         remedy: Remedy,
-        refund_amount: Decimal,
+        refund_amount: Decimal | None = None,
         *,
         at: datetime,
         reason: str | None = None,
         idempotency_key: str | None = None,
     ) -> Case:
-        """The platform's manual decision on a dispute waiting for review."""
+        """The platform's manual decision on a dispute waiting for review, checked as an
+        automatic one is (RULES.md section 5): the remedy the liability gives, a refund of at
+        most the disputed amount (the table's when None). One that departs from what the
+        rules decide needs a ``reason``, recorded as ``review.override``. A decision the rules
+        do not allow raises :class:`RefusedEvent` naming the rule."""
         event = Event(
             at,
             Party.PLATFORM,
@@ -602,8 +613,16 @@ class Adjudicator:
         return key, self._rulebooks[key]
 
     def _stored_rulebook(self, source: str, digest: str) -> Rulebook:
+        """The rulebook a stored dispute was opened under: by its source and the digest
+        recorded then (a built-in rulebook's earlier release comes from its archive)."""
         try:
             book = self.rulebook(source)[1]
+            if book.digest != digest and source in BUILTIN:
+                key = f"{source}#{digest}"
+                if key not in self._rulebooks:
+                    released = load_released(source, digest)
+                    self._rulebooks[key] = book if released is None else released
+                book = self._rulebooks[key]
         except RulebookError as exc:
             raise StoreMismatch(f"the rulebook {source} no longer loads: {exc}") from exc
         if book.digest != digest:

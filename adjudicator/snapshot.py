@@ -21,12 +21,13 @@ from adjudicator.domain import (
     OrderItem,
     PlatformFinding,
     Remedy,
+    Resolution,
     RuleFired,
 )
 from adjudicator.facts import claim_json, order_json
 from adjudicator.lifecycle import State
 from adjudicator.rulebook import Rulebook
-from adjudicator.workflow import Case, evidence_json
+from adjudicator.workflow import Appeal, Case, evidence_json
 from evidence import EvidenceKind, Party
 
 VERSION = 1
@@ -48,6 +49,7 @@ def to_json(case: Case) -> dict[str, Any]:
         "rebuttal_closed_at": _instant_out(case.rebuttal_closed_at),
         "decided_at": _instant_out(case.decided_at),
         "appealed": case.appealed,
+        "appeal": None if case.appeal is None else _appeal_out(case.appeal),
         "decision": None if case.decision is None else _decision_out(case.decision),
         "remedy": None if case.remedy is None else case.remedy.value,
         "refund_amount": _text(case.refund_amount),
@@ -74,7 +76,7 @@ def from_json(data: dict[str, Any], rulebook: Rulebook) -> Case:
             description=claim["description"],
         ),
         state=State(data["state"]),
-        resolution=data["resolution"],
+        resolution=None if data["resolution"] is None else Resolution(data["resolution"]),
         opened_at=_instant(data["opened_at"]),
         deadline_at=_instant(data["deadline_at"]),
         deadline_rule=data["deadline_rule"],
@@ -83,6 +85,7 @@ def from_json(data: dict[str, Any], rulebook: Rulebook) -> Case:
         rebuttal_closed_at=_instant(data["rebuttal_closed_at"]),
         decided_at=_instant(data["decided_at"]),
         appealed=data["appealed"],
+        appeal=None if data.get("appeal") is None else _appeal_in(data["appeal"]),
         decision=None if decision is None else _decision_in(decision),
         remedy=None if data["remedy"] is None else Remedy(data["remedy"]),
         refund_amount=_decimal(data["refund_amount"]),
@@ -139,6 +142,24 @@ def _decision_in(data: dict[str, Any]) -> Decision:
         trace=tuple(RuleFired(rule, because) for rule, because in data["trace"]),
         proof_strength=data["proof_strength"],
         rebuttal_strength=data["rebuttal_strength"],
+    )
+
+
+def _appeal_out(appeal: Appeal) -> dict[str, Any]:
+    return {
+        "by": appeal.by.value,
+        "at": appeal.at.isoformat(),
+        "previous": _decision_out(appeal.previous),
+        "paid": _text(appeal.paid),
+    }
+
+
+def _appeal_in(data: dict[str, Any]) -> Appeal:
+    return Appeal(
+        by=Party(data["by"]),
+        at=datetime.fromisoformat(data["at"]),
+        previous=_decision_in(data["previous"]),
+        paid=_decimal(data["paid"]),
     )
 
 

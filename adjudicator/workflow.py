@@ -15,8 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from adjudicator.decision import decide, needs_manual_review
+from adjudicator.decision import Refusal, decide, decide_manually, needs_manual_review
 from adjudicator.domain import (
+    REMEDIES,
     Claim,
     ClaimType,
     Decision,
@@ -26,8 +27,7 @@ from adjudicator.domain import (
     Order,
     PlatformFinding,
     Remedy,
-    RuleFired,
-    money,
+    Resolution,
 )
 from adjudicator.facts import claim_json, facts_digest, order_json
 from adjudicator.lifecycle import RefusedEvent, State, fire
@@ -50,7 +50,6 @@ ACTORS: dict[str, frozenset[Party]] = {
     "appeal": frozenset({Party.BUYER, Party.MERCHANT}),
 }
 NO_OPEN_LIMIT = frozenset({ClaimType.NOT_SHIPPED, ClaimType.NOT_RECEIVED})
-_REJECTIONS = frozenset({Remedy.REJECT_REFUND, Remedy.REJECT_RETURN})
 
 
 @dataclass(frozen=True)
@@ -80,6 +79,23 @@ class Event:
     tracking_no: str | None = None
 
 
+@dataclass(frozen=True)
+class Appeal:
+    """An appeal: who made it and when, the decision it challenges, and the refund that had
+    been paid under that decision when it was made (None when no money had moved)."""
+
+    by: Party
+    at: datetime
+    previous: Decision
+    paid: Decimal | None = None
+
+    def refund_reversed(self, now: Decision | None) -> Decimal | None:
+        """The paid refund that the decision replacing ``previous`` takes back, if any."""
+        if self.paid is None or now is None or now is self.previous:
+            return None
+        return self.paid - now.refund_amount if self.paid > now.refund_amount else None
+
+
 @dataclass
 class Case:
     case_id: str
@@ -87,7 +103,7 @@ class Case:
     order: Order
     claim: Claim
     state: State = State.NEW
-    resolution: str | None = None
+    resolution: Resolution | None = None
     opened_at: datetime | None = None
     deadline_at: datetime | None = None
     deadline_rule: str | None = None
@@ -96,6 +112,7 @@ class Case:
     rebuttal_closed_at: datetime | None = None
     decided_at: datetime | None = None
     appealed: bool = False
+    appeal: Appeal | None = None
     decision: Decision | None = None
     remedy: Remedy | None = None
     refund_amount: Decimal | None = None
@@ -107,6 +124,14 @@ class Case:
     @property
     def burdened(self) -> Party:
         return self.rulebook.burdens[self.claim.type].party
+
+    @property
+    def rebutting(self) -> Party:
+        """Who answers in the rebuttal window: the side opposite the burden, or, after an
+        appeal, the side opposite the appellant (it answers the appeal's new evidence)."""
+        if self.appeal is not None:
+            return _other(self.appeal.by)
+        return _other(self.burdened) if self.burdened is not Party.PLATFORM else Party.MERCHANT
 
     def for_review(self, at: datetime) -> Dispute:
         return Dispute(
@@ -171,7 +196,7 @@ class Workflow:
             facts=facts_digest(order_json(case.order), claim_json(case.claim)),
         )
         if case.state is State.REFUSED:
-            case.resolution = "refused"
+            case.resolution = Resolution.REFUSED
             case.resolution_rules = ("deadline.open_window",)
             return
         self._schedule(case, self._answer_rule(case), "answer_expired", event.at)
@@ -179,7 +204,7 @@ class Workflow:
     def _on_agree(self, case: Case, event: Event) -> None:
         remedy, refund = _agreed_terms(case, event.at)
         self._move(case, "agree", event, remedy=remedy, refund_amount=refund)
-        self._agreed(case, "agreed", event.at, ())
+        self._agreed(case, Resolution.AGREED, event.at, ())
 
     def _on_reject(self, case: Case, event: Event) -> None:
         self._move(case, "reject", event)
@@ -194,10 +219,9 @@ class Workflow:
         self._examine(case, event, appeal=False)
 
     def _on_evidence_complete(self, case: Case, event: Event) -> None:
-        burdened = case.burdened
-        if case.state is State.AWAITING_EVIDENCE and event.actor is burdened:
+        if case.state is State.AWAITING_EVIDENCE and event.actor is case.burdened:
             self._evidence_window_closes(case, event, "evidence_complete")
-        elif case.state is State.AWAITING_REBUTTAL and event.actor is not burdened:
+        elif case.state is State.AWAITING_REBUTTAL and event.actor is case.rebutting:
             self._rebuttal_window_closes(case, event.at, "rebuttal_complete", event.actor)
         else:
             raise RefusedEvent(
@@ -205,9 +229,10 @@ class Workflow:
             )
 
     def _on_withdraw(self, case: Case, event: Event) -> None:
-        self._move(case, "withdraw", event)
+        decided = case.decided_at is not None  # an appealed decision is not withdrawn
+        self._move(case, "withdraw", event, guards={"never_decided": lambda: not decided})
         self._clear_deadline(case)
-        case.resolution = "withdrawn"
+        case.resolution = Resolution.WITHDRAWN
 
     def _on_finding(self, case: Case, event: Event) -> None:
         if event.finding is None:
@@ -216,31 +241,26 @@ class Workflow:
         case.findings.append(event.finding)
 
     def _on_decide(self, case: Case, event: Event) -> None:
-        if event.liability is None or event.remedy is None or event.refund_amount is None:
-            raise RefusedEvent(
-                case.case_id, case.state, "decide", "it needs liability, remedy and refund_amount"
-            )
-        if case.state is not State.UNDER_REVIEW or case.resolution != "pending_review":
+        if event.liability is None or event.remedy is None:
+            raise RefusedEvent(case.case_id, case.state, "decide", "it needs liability and remedy")
+        if case.state is not State.UNDER_REVIEW or case.resolution != Resolution.PENDING_REVIEW:
             raise RefusedEvent(case.case_id, case.state, "decide", "no manual review is pending")
-        row = case.rulebook.remedies[event.liability]
-        paid = case.order.paid_amount
-        penalty = money(0)
-        if row.penalty_multiplier > 0:
-            penalty = money(max(paid * row.penalty_multiplier, row.penalty_minimum))
-        payer = row.return_shipping if event.remedy is Remedy.RETURN_AND_REFUND else None
-        decision = Decision(
+        decision = decide_manually(
+            case.for_review(event.at),
+            case.rulebook,
             liability=event.liability,
             remedy=event.remedy,
-            refund_amount=money(event.refund_amount),
-            return_shipping_payer=payer,
-            penalty_amount=penalty,
-            violations=(),
-            trace=(RuleFired("review.manual", event.reason or "decided by the platform"),),
+            refund=event.refund_amount,
+            reason=event.reason,
         )
+        if isinstance(decision, Refusal):
+            raise RefusedEvent(
+                case.case_id, case.state, "decide", f"{decision.rule}: {decision.why}"
+            )
         self._decided(case, decision, event.at, event.actor)
 
     def _on_return_shipped(self, case: Case, event: Event) -> None:
-        if case.remedy is not Remedy.RETURN_AND_REFUND:
+        if case.remedy is None or not REMEDIES[case.remedy].goods_back:
             raise RefusedEvent(case.case_id, case.state, "return_shipped", "no return is due")
         self._move(case, "return_shipped", event, tracking_no=event.tracking_no)
         case.return_tracking_no = event.tracking_no
@@ -257,11 +277,17 @@ class Workflow:
         def may_appeal() -> bool:
             return not case.appealed and decided_at is not None and event.at <= decided_at + window
 
-        self._move(case, "appeal", event, guards={"may_appeal": may_appeal})
+        paid = case.refund_amount if case.state is State.REFUNDED else None
+        self._move(
+            case, "appeal", event, guards={"may_appeal": may_appeal}, refund_paid=_text(paid)
+        )
+        assert case.decision is not None
         case.appealed = True
+        case.appeal = Appeal(event.actor, event.at, case.decision, paid or None)
         self._clear_deadline(case)
         self._examine(case, event, appeal=True)
-        self._review(case, event.at)
+        # the other side answers the new evidence before the review runs again
+        self._schedule(case, "deadline.rebuttal", "rebuttal_expired", event.at)
 
     # --- deadlines ---------------------------------------------------------------------------
     def _expire(self, case: Case, event: str, at: datetime, rule: str) -> None:
@@ -269,10 +295,10 @@ class Workflow:
         if event == "answer_expired":
             remedy, refund = _agreed_terms(case, at)
             self._transition(case, event, at, actor, rule=rule, remedy=remedy, refund_amount=refund)
-            self._agreed(case, "merchant_timeout", at, (rule,))
+            self._agreed(case, Resolution.MERCHANT_TIMEOUT, at, (rule,))
         elif event == "escalate_expired":
             self._transition(case, event, at, actor, rule=rule)
-            case.resolution = "lapsed"
+            case.resolution = Resolution.LAPSED
         elif event == "evidence_expired":
             self._evidence_window_closes(case, Event(at, actor, event), event, rule=rule)
         elif event == "rebuttal_expired":
@@ -320,10 +346,19 @@ class Workflow:
     def _review(self, case: Case, at: datetime) -> None:
         dispute = case.for_review(at)
         manual = needs_manual_review(dispute, case.rulebook)
-        if manual is not None:
-            case.resolution = "pending_review"
+        if manual:
+            case.resolution = Resolution.PENDING_REVIEW
+            case.resolution_rules = tuple(step.rule for step in manual)
             self.journal.append(
-                _entry(case, at, "review", Party.PLATFORM, rule=manual.rule, because=manual.because)
+                _entry(
+                    case,
+                    at,
+                    "review",
+                    Party.PLATFORM,
+                    rule=manual[0].rule,
+                    because="; ".join(step.because for step in manual),
+                    rules=[step.rule for step in manual],
+                )
             )
             return
         self._decided(case, decide(dispute, case.rulebook), at, Party.PLATFORM)
@@ -332,7 +367,7 @@ class Workflow:
         previous = case.decision
         self._transition(case, "decide", at, actor)
         case.decision, case.decided_at = decision, at
-        case.resolution = "adjudicated"
+        case.resolution = Resolution.ADJUDICATED
         case.remedy, case.refund_amount = decision.remedy, decision.refund_amount
         case.resolution_rules = decision.rules
         entry = _entry(case, at, "decision", actor, decision=decision_json(case.rulebook, decision))
@@ -343,7 +378,9 @@ class Workflow:
         self.journal.append(entry)
         self._settle(case, at, actor)
 
-    def _agreed(self, case: Case, resolution: str, at: datetime, rules: tuple[str, ...]) -> None:
+    def _agreed(
+        self, case: Case, resolution: Resolution, at: datetime, rules: tuple[str, ...]
+    ) -> None:
         case.resolution = resolution
         case.resolution_rules = rules
         self._clear_deadline(case)
@@ -352,12 +389,20 @@ class Workflow:
         self._settle(case, at, Party.PLATFORM)
 
     def _settle(self, case: Case, at: datetime, actor: Party) -> None:
-        if case.remedy in (Remedy.REFUND_ONLY, Remedy.PARTIAL_REFUND):
-            self._transition(case, "pay", at, actor)
-        elif case.remedy in _REJECTIONS:
-            self._transition(case, "close", at, actor)
-        else:
+        """What the remedy sets moving (RULES.md section 3): the goods back first, or the
+        money at once, or nothing."""
+        assert case.remedy is not None
+        meaning = REMEDIES[case.remedy]
+        if meaning.goods_back and case.return_tracking_no is not None:
+            # decided again after an appeal, with the goods already on their way back
+            self._transition(case, "return_shipped", at, actor, tracking_no=case.return_tracking_no)
+            self._schedule(case, "deadline.confirm_receipt", "confirm_expired", at)
+        elif meaning.goods_back:
             self._schedule(case, "deadline.return_ship", "return_expired", at)
+        elif meaning.money:
+            self._transition(case, "pay", at, actor)
+        else:
+            self._transition(case, "close", at, actor)
 
     # --- evidence ------------------------------------------------------------------------------
     def _examine(self, case: Case, event: Event, *, appeal: bool) -> None:
@@ -388,15 +433,18 @@ class Workflow:
             )
 
     def _window_closes(self, case: Case, party: Party) -> datetime | None:
-        """When the party's window closes (or closed); None for the platform."""
+        """When the party's window closes (or closed); None for the platform. After an
+        appeal, the appellant's window closed with the appeal and the other side's is the
+        appeal's rebuttal window."""
         if party is Party.PLATFORM:
             return None
-        burdened = party is case.burdened
-        if case.state is State.AWAITING_EVIDENCE:
+        if case.state is State.AWAITING_EVIDENCE and case.appeal is None:
             return case.deadline_at
-        if case.state is State.AWAITING_REBUTTAL and not burdened:
+        if case.state is State.AWAITING_REBUTTAL and party is case.rebutting:
             return case.deadline_at
-        closed = case.evidence_closed_at if burdened else case.rebuttal_closed_at
+        if case.appeal is not None:
+            return case.rebuttal_closed_at if party is case.rebutting else case.appeal.at
+        closed = case.evidence_closed_at if party is case.burdened else case.rebuttal_closed_at
         return closed or case.opened_at
 
     # --- moving and journalling ----------------------------------------------------------------
@@ -462,6 +510,14 @@ def _agreed_terms(case: Case, at: datetime) -> tuple[str, str]:
     """What an agreement (or the merchant's silence) settles on, as its log entry records it:
     the remedy the buyer asked for and the disputed amount."""
     return case.claim.requested_remedy.value, str(case.for_review(at).disputed_amount)
+
+
+def _other(party: Party) -> Party:
+    return Party.BUYER if party is Party.MERCHANT else Party.MERCHANT
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
 
 
 def _entry(case: Case, at: datetime, event: str, actor: Party, **detail: Any) -> dict[str, Any]:

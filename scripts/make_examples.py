@@ -329,7 +329,7 @@ def main(argv: list[str]) -> None:
         case(  # not shipped: the merchant proves nothing, the buyer gets a refund only
             "KS-EX-0006",
             "not_shipped",
-            "return_and_refund",
+            "refund_only",
             [
                 ev("02T10:00:00", "buyer", "open"),
                 ev("02T11:00:00", "merchant", "reject", reason="已发货"),
@@ -458,7 +458,7 @@ def main(argv: list[str]) -> None:
             {"resolution": "withdrawn", "state": "withdrawn"},
             order=order("general"),
         ),
-        case(  # 12,000.00 paid: manual review, then a platform decision
+        case(  # 12,000.00 paid: manual review; the reviewer refunds less than the rules would
             "KS-EX-0017",
             "visible_defect",
             "refund_only",
@@ -472,12 +472,12 @@ def main(argv: list[str]) -> None:
                     "platform",
                     "decide",
                     liability="merchant",
-                    remedy="partial_refund",
+                    remedy="refund_only",
                     refund_amount="3000.00",
                     reason="划痕轻微, 部分退款",
                 ),
             ],
-            {"liability": "merchant", "remedy": "partial_refund", "refund_amount": "3000.00"},
+            {"liability": "merchant", "remedy": "refund_only", "refund_amount": "3000.00"},
             order=order("general", paid="12000.00"),
         ),
         case(  # decided for the buyer, then the merchant appeals with a certificate

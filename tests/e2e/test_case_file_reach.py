@@ -164,7 +164,7 @@ def test_a_registered_rulebook_is_named_by_its_id(tmp_path: Path) -> None:
     for extra in ([], ["--db", f"sqlite:///{tmp_path / 'r.db'}"]):
         done = run("replay", "--json", "--register-rulebook", str(own), *extra, str(case))
         assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["rulebook"] == "acme.general@2026.1"
+        assert json.loads(done.stdout)["rulebook"] == "acme.general@2026.2"
 
 
 def test_a_case_file_that_is_a_fifo_is_refused_at_once(tmp_path: Path) -> None:

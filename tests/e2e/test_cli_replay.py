@@ -40,10 +40,11 @@ def test_the_case_format_example_line() -> None:
         "return_shipping_payer": None,
         "penalty_amount": "2338.20",
         "violations": [],
-        "rulebook": "kuaishou.used_3c@2026.1",
+        "rulebook": "kuaishou.used_3c@2026.2",
         "rules": ["burden.visible_defect", "weigh.equal", "remedy.both"],
     }
     assert [e["accepted"] for e in line["evidence"]] == [True, True]
+    assert line["appeal"] is None  # never appealed
 
 
 def test_replay_gives_the_same_bytes_twice() -> None:
@@ -122,7 +123,7 @@ def test_an_unmet_expectation_exits_1(tmp_path: Path) -> None:
 def test_rules_check(tmp_path: Path) -> None:
     sound = run("rules", "check", "kuaishou.used_3c")
     assert sound.returncode == 0
-    assert "kuaishou.used_3c@2026.1: sound" in sound.stdout
+    assert "kuaishou.used_3c@2026.2: sound" in sound.stdout
     broken = tmp_path / "broken.toml"
     broken.write_text('id = "x"\nversion = "1"\nclaim_types = ["visible_defect"]\n')
     unsound = run("rules", "check", str(broken))
@@ -136,7 +137,7 @@ def test_the_rulebook_option_takes_a_built_in_id() -> None:
         "replay", "--json", "--rulebook", "kuaishou.used_3c", str(EXAMPLES / "KS-2026-000123.json")
     )
     assert by_id.returncode == 0, by_id.stderr
-    assert json.loads(by_id.stdout)["rulebook"] == "kuaishou.used_3c@2026.1"
+    assert json.loads(by_id.stdout)["rulebook"] == "kuaishou.used_3c@2026.2"
 
 
 @pytest.mark.parametrize("name", ["kuaishou.nope", "no/such/rulebook.toml"])

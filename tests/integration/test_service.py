@@ -20,6 +20,7 @@ from adjudicator.lifecycle import RefusedEvent, State
 from adjudicator.persistence import DecisionRow, DisputeRow, EventRow, EvidenceRow, LogRow
 from adjudicator.replay import outcome, replay, replay_into
 from adjudicator.repository import Unit, load, save
+from adjudicator.rulebook import load_rulebook
 from adjudicator.service import Adjudicator
 from adjudicator.workflow import Event, Submission
 from evidence import EvidenceKind, Party
@@ -184,7 +185,8 @@ def test_reused_bytes_are_rejected_and_near_duplicates_go_to_review(
         "C", Liability.BOTH, Remedy.PARTIAL_REFUND, Decimal("150.00"), at=hours(6), reason="看过"
     )
     assert decided.state is State.REFUNDED
-    assert outcome(decided)["rules"] == ["review.manual"]
+    # the rules would decide merchant (an unrebutted photo): 150.00 shared is an override
+    assert outcome(decided)["rules"] == ["review.manual", "review.override", "remedy.both"]
 
     # the same bytes within one dispute are not "reused": only other disputes count
     only_in_a = photo(tmp_path, 8)
@@ -252,12 +254,43 @@ def test_a_changed_rulebook_file_is_refused_for_its_disputes(
     books = tmp_path / "books"
     shutil.copytree(REPO / "adjudicator" / "rulebooks", books)
     service.open("D-1", order(), CLAIM, at=T0, rulebook=books / "kuaishou.general.toml")
-    assert service.get("D-1").rulebook.label == "kuaishou.general@2026.1"
+    assert service.get("D-1").rulebook.label == "kuaishou.general@2026.2"
     text = (books / "kuaishou.general.toml").read_text("utf-8")
     (books / "kuaishou.general.toml").write_text(text.replace("0.5", "0.6", 1), "utf-8")
     fresh = Adjudicator(service.engine, service.store)
     with pytest.raises(StoreMismatch, match="has changed since its disputes opened"):
         fresh.get("D-1")
+
+
+def test_a_dispute_opened_under_an_earlier_release_of_a_built_in_rulebook_runs_on(
+    service: Adjudicator, tmp_path: Path
+) -> None:
+    """A built-in rulebook that changes gets a new version; the old one is archived, and the
+    disputes opened under it go on under it (they are not refused as changed)."""
+    earlier = load_rulebook("kuaishou.general", version="2026.1")
+    assert earlier.digest != load_rulebook("kuaishou.general").digest
+    service._rulebooks["kuaishou.general"] = earlier  # as a 2026.1 release of the engine opened it
+    escalated(service, "D-1")
+    assert service.get("D-1").rulebook.label == "kuaishou.general@2026.1"
+    fresh = Adjudicator(service.engine, service.store)  # this release, with 2026.2 built in
+    assert fresh.get("D-1").rulebook.label == "kuaishou.general@2026.1"
+    fresh.submit_evidence("D-1", Party.BUYER, [photo(tmp_path, 1)], at=hours(3))
+    fresh.evidence_complete("D-1", Party.BUYER, at=hours(4))
+    fresh.tick(hours(4 + 48) + timedelta(seconds=1))  # the rebuttal window lapses
+    case = fresh.get("D-1")
+    assert (case.state, case.decision is not None) == (State.DECIDED, True)  # a return is due
+    with Session(fresh.engine) as session:
+        row = session.exec(select(DecisionRow).where(DecisionRow.case_id == "D-1")).one()
+    assert (row.rulebook, row.rulebook_digest) == ("kuaishou.general@2026.1", earlier.digest)
+    assert fresh.audit().intact
+    # a digest that no release had is still refused
+    with Session(fresh.engine) as session:
+        dispute = session.exec(select(DisputeRow).where(DisputeRow.case_id == "D-1")).one()
+        dispute.rulebook_digest = "0" * 64
+        session.add(dispute)
+        session.commit()
+    with pytest.raises(StoreMismatch, match="has changed since its disputes opened"):
+        Adjudicator(service.engine, service.store).get("D-1")
 
 
 def test_two_tick_processes_fire_each_deadline_once(

@@ -9,10 +9,11 @@ from itertools import count
 
 import pytest
 
-from adjudicator.decision import decide, needs_manual_review
+from adjudicator.decision import Refusal, decide, decide_manually, needs_manual_review
 from adjudicator.domain import (
     Claim,
     ClaimType,
+    Decision,
     Dispute,
     EvidenceRecord,
     Liability,
@@ -294,13 +295,207 @@ def test_a_pre_shipment_rebuttal_showing_the_serial_counts_one_stronger_in_used_
 
 
 def test_manual_review() -> None:
-    assert needs_manual_review(dispute(ClaimType.VISIBLE_DEFECT), GENERAL) is None
-    rich = dispute(ClaimType.VISIBLE_DEFECT, paid="10000.00")
-    review = needs_manual_review(rich, GENERAL)
-    assert review is not None
-    assert "10000.00" in review.because
+    assert needs_manual_review(dispute(ClaimType.VISIBLE_DEFECT), GENERAL) == ()
+    rich = dispute(ClaimType.VISIBLE_DEFECT, paid="10000.00")  # at the threshold: inclusive
+    assert [step.rule for step in needs_manual_review(rich, GENERAL)] == ["review.amount"]
+    assert "10000.00" in needs_manual_review(rich, GENERAL)[0].because
+    assert needs_manual_review(dispute(ClaimType.VISIBLE_DEFECT, paid="9999.99"), GENERAL) == ()
     near = dispute(ClaimType.VISIBLE_DEFECT, item(BUYER, "photo", near_duplicate=True))
-    assert needs_manual_review(near, GENERAL) is not None
+    assert [step.rule for step in needs_manual_review(near, GENERAL)] == ["review.near_duplicate"]
+    rejected_near = dispute(
+        ClaimType.VISIBLE_DEFECT, item(BUYER, "photo", accepted=False, near_duplicate=True)
+    )
+    assert needs_manual_review(rejected_near, GENERAL) == ()
+    both = dispute(
+        ClaimType.VISIBLE_DEFECT, item(BUYER, "photo", near_duplicate=True), paid="12000.00"
+    )
+    assert [step.rule for step in needs_manual_review(both, GENERAL)] == [
+        "review.amount",
+        "review.near_duplicate",
+    ]
+
+
+def test_an_eligible_no_reason_return_has_no_shared_liability() -> None:
+    # photo (1) against photo (1): the table says both; a no-reason return has no both, so the
+    # buyer's return is upheld, at the buyer's shipping cost
+    equal = dispute(ClaimType.NO_REASON_RETURN, item(BUYER, "photo"), item(MERCHANT, "photo"))
+    decision = decide(equal, GENERAL)
+    assert (decision.liability, decision.remedy) == (Liability.MERCHANT, Remedy.RETURN_AND_REFUND)
+    assert (decision.refund_amount, decision.return_shipping_payer) == (Decimal("1299.00"), BUYER)
+    assert decision.penalty_amount == Decimal("3897.00")
+    assert decision.rules == (
+        "burden.no_reason_return",
+        "weigh.equal",
+        "special.no_reason_return.no_both",
+        "special.no_reason_return.upheld",
+        "remedy.merchant",
+    )
+    stronger = dispute(ClaimType.NO_REASON_RETURN, item(BUYER, "photo"), item(MERCHANT, "video"))
+    assert (decide(stronger, GENERAL).liability, decide(stronger, GENERAL).remedy) == (
+        Liability.BUYER,
+        Remedy.REJECT_RETURN,
+    )
+    unproven = dispute(ClaimType.NO_REASON_RETURN, item(MERCHANT, "photo"))
+    assert decide(unproven, GENERAL).liability is Liability.BUYER
+    # other claim types keep their both
+    described = Claim(ClaimType.NOT_AS_DESCRIBED, Remedy.RETURN_AND_REFUND)
+    assert decide(replace(equal, claim=described), GENERAL).liability is Liability.BOTH
+
+
+def test_only_the_rulebooks_exclusion_codes_make_a_return_ineligible() -> None:
+    for code in sorted(GENERAL.exclusion_codes):
+        excluded = dispute(ClaimType.NO_REASON_RETURN, item(BUYER, "photo"), exclusions=(code,))
+        assert decide(excluded, GENERAL).liability is Liability.BUYER, code
+    assert GENERAL.exclusion_codes == {"custom_made", "perishable", "opened_digital", "periodical"}
+
+
+def test_a_finding_no_row_of_the_claim_type_weighs_sends_the_dispute_to_review() -> None:
+    stray = dispute(
+        ClaimType.VISIBLE_DEFECT, item(BUYER, "photo"), findings=(PlatformFinding.CARRIER_LOSS,)
+    )
+    reasons = needs_manual_review(stray, GENERAL)
+    assert [step.rule for step in reasons] == ["review.finding"]
+    assert "carrier_loss" in reasons[0].because
+    # a finding that a row of the claim type uses is weighed, not sent to a reviewer
+    used = dispute(
+        ClaimType.NOT_RECEIVED,
+        requested=Remedy.REFUND_ONLY,
+        findings=(PlatformFinding.CARRIER_LOSS,),
+    )
+    assert needs_manual_review(used, GENERAL) == ()
+    repair = dispute(ClaimType.UNOFFICIAL_REPAIR, findings=(PlatformFinding.UNOFFICIAL_REPAIR,))
+    assert needs_manual_review(repair, USED_3C) == ()
+    # the same finding on a claim type whose rows do not name it
+    assert [
+        s.rule
+        for s in needs_manual_review(
+            replace(repair, claim=Claim(ClaimType.WRONG_ITEM, Remedy.RETURN_AND_REFUND)), USED_3C
+        )
+    ] == ["review.finding"]
+
+
+# --- a platform reviewer's decision is checked like an automatic one (RULES.md section 5) -----
+def manually(
+    case: Dispute,
+    liability: Liability,
+    remedy: Remedy,
+    refund: str | None = None,
+    *,
+    reason: str | None = "the reviewer's reason",
+    book: Rulebook = GENERAL,
+) -> Decision | Refusal:
+    return decide_manually(
+        case,
+        book,
+        liability=liability,
+        remedy=remedy,
+        refund=None if refund is None else Decimal(refund),
+        reason=reason,
+    )
+
+
+def test_a_manual_refund_is_at_most_the_disputed_amount() -> None:
+    rich = dispute(
+        ClaimType.VISIBLE_DEFECT,
+        item(BUYER, "photo"),
+        requested=Remedy.REFUND_ONLY,
+        paid="12000.00",
+    )
+    refused = manually(rich, Liability.MERCHANT, Remedy.REFUND_ONLY, "99999.00")
+    assert refused == Refusal("remedy.merchant", "refund 99999.00 is not within 0.00 to 12000.00")
+    at_most = manually(rich, Liability.MERCHANT, Remedy.REFUND_ONLY, "12000.00")
+    assert isinstance(at_most, Decision)
+    assert at_most.refund_amount == Decimal("12000.00")
+    assert at_most.rules == (
+        "review.manual",
+        "remedy.merchant",
+    )  # what the rules decide: no override
+    asked_less = replace(rich, claim=replace(rich.claim, requested_amount=Decimal("5000.00")))
+    over = manually(asked_less, Liability.MERCHANT, Remedy.REFUND_ONLY, "5000.01")
+    assert isinstance(over, Refusal)
+
+
+def test_a_manual_rejection_refunds_nothing() -> None:
+    case = dispute(ClaimType.VISIBLE_DEFECT, item(BUYER, "photo"), requested=Remedy.REFUND_ONLY)
+    refused = manually(case, Liability.BUYER, Remedy.REJECT_REFUND, "5000.00")
+    assert refused == Refusal("remedy.buyer", "a rejection refunds 0.00, not 5000.00")
+    decision = manually(case, Liability.BUYER, Remedy.REJECT_REFUND)
+    assert isinstance(decision, Decision)
+    assert (decision.refund_amount, decision.penalty_amount) == (Decimal("0.00"), Decimal("0.00"))
+    # the buyer asked for refund only: its rejection is reject_refund, not reject_return
+    wrong = manually(case, Liability.BUYER, Remedy.REJECT_RETURN)
+    assert wrong == Refusal(
+        "remedy.buyer", "buyer liability gives reject_refund, not reject_return"
+    )
+
+
+def test_a_manual_remedy_must_be_the_one_the_liability_gives() -> None:
+    case = dispute(ClaimType.VISIBLE_DEFECT, item(BUYER, "photo"))  # asks return_and_refund
+    assert manually(case, Liability.MERCHANT, Remedy.PARTIAL_REFUND) == Refusal(
+        "remedy.merchant", "merchant liability gives return_and_refund, not partial_refund"
+    )
+    assert manually(case, Liability.BOTH, Remedy.REFUND_ONLY) == Refusal(
+        "remedy.both", "both liability gives partial_refund, not refund_only"
+    )
+    assert manually(case, Liability.NEITHER, Remedy.RETURN_AND_REFUND) == Refusal(
+        "remedy.neither", "neither liability gives refund_only, not return_and_refund"
+    )
+    both = manually(case, Liability.BOTH, Remedy.PARTIAL_REFUND)  # refund by the table
+    assert isinstance(both, Decision)
+    assert (both.refund_amount, both.penalty_amount) == (Decimal("649.50"), Decimal("2338.20"))
+    assert both.return_shipping_payer is None
+
+
+def test_a_manual_decision_follows_the_special_rows() -> None:
+    repair = dispute(
+        ClaimType.UNOFFICIAL_REPAIR,
+        item(BUYER, "photo"),
+        item(MERCHANT, "inspection_certificate", result="pass", authoritative=True),
+    )
+    decision = manually(repair, Liability.MERCHANT, Remedy.RETURN_AND_REFUND, book=USED_3C)
+    assert isinstance(decision, Decision)
+    assert decision.violations == ("quality_problem_promoted",)
+    assert decision.return_shipping_payer is MERCHANT
+    assert "review.override" in decision.rules  # the rules decide buyer (3 against 1)
+    upheld = dispute(ClaimType.NO_REASON_RETURN, item(BUYER, "photo"), item(MERCHANT, "video"))
+    returned = manually(upheld, Liability.MERCHANT, Remedy.RETURN_AND_REFUND)
+    assert isinstance(returned, Decision)
+    assert returned.return_shipping_payer is BUYER  # 退回商品的运费由消费者承担
+    assert manually(upheld, Liability.BOTH, Remedy.PARTIAL_REFUND) == Refusal(
+        "special.no_reason_return.no_both", "no_reason_return has no shared liability"
+    )
+    ineligible = dispute(ClaimType.NO_REASON_RETURN, item(BUYER, "photo"), seven_day_return=False)
+    refused = manually(ineligible, Liability.MERCHANT, Remedy.RETURN_AND_REFUND)
+    assert isinstance(refused, Refusal)
+    assert refused.rule == "special.no_reason_return.ineligible"
+    found = dispute(ClaimType.ILLEGAL_ORIGIN, findings=(PlatformFinding.ILLEGAL_ORIGIN,))
+    prohibited = manually(found, Liability.MERCHANT, Remedy.REFUND_ONLY)
+    assert isinstance(prohibited, Decision)
+    assert prohibited.violations == ("prohibited_goods",)
+    assert prohibited.rules == ("review.manual", "special.illegal_origin.found", "remedy.merchant")
+    assert manually(found, Liability.MERCHANT, Remedy.RETURN_AND_REFUND) == Refusal(
+        "special.illegal_origin.found",
+        "merchant liability gives refund_only, not return_and_refund",
+    )
+    not_found = dispute(ClaimType.ILLEGAL_ORIGIN)
+    assert isinstance(manually(not_found, Liability.MERCHANT, Remedy.RETURN_AND_REFUND), Refusal)
+
+
+def test_a_manual_decision_that_departs_from_the_rules_is_an_override_with_its_reason() -> None:
+    case = dispute(ClaimType.VISIBLE_DEFECT, item(BUYER, "photo"), requested=Remedy.REFUND_ONLY)
+    same = manually(case, Liability.MERCHANT, Remedy.REFUND_ONLY, reason=None)
+    assert isinstance(same, Decision)
+    assert same.rules == ("review.manual", "remedy.merchant")
+    assert manually(case, Liability.BUYER, Remedy.REJECT_REFUND, reason=None) == Refusal(
+        "review.override", "a decision that departs from the rules needs a reason"
+    )
+    override = manually(case, Liability.MERCHANT, Remedy.REFUND_ONLY, "300.00", reason="轻微划痕")
+    assert isinstance(override, Decision)
+    assert override.rules == ("review.manual", "review.override", "remedy.merchant")
+    assert override.trace[1].because == (
+        "轻微划痕 (the rules decide merchant liability: refund_only, refund 1299.00)"
+    )
+    assert override.penalty_amount == Decimal("3897.00")  # the penalty follows the liability
 
 
 def test_every_rule_in_the_trace_exists_in_the_rulebook() -> None:

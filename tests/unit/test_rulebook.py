@@ -11,7 +11,14 @@ import pytest
 
 import adjudicator
 from adjudicator.domain import ClaimType
-from adjudicator.rulebook import DEADLINES, RulebookError, load_rulebook
+from adjudicator.rulebook import (
+    BUILTIN,
+    DEADLINES,
+    RulebookError,
+    archived_versions,
+    load_released,
+    load_rulebook,
+)
 
 GENERAL_TEXT = (resources.files("adjudicator") / "rulebooks" / "kuaishou.general.toml").read_text()
 
@@ -32,7 +39,7 @@ def _problems(path: Path) -> str:
 def test_the_built_in_rulebooks_layer() -> None:
     general = load_rulebook("kuaishou.general")
     used = load_rulebook("kuaishou.used_3c")
-    assert (general.label, used.label) == ("kuaishou.general@2026.1", "kuaishou.used_3c@2026.1")
+    assert (general.label, used.label) == ("kuaishou.general@2026.2", "kuaishou.used_3c@2026.2")
     assert ClaimType.UNOFFICIAL_REPAIR in used.claim_types
     assert ClaimType.UNOFFICIAL_REPAIR not in general.claim_types
     # the overlay replaces burden.wrong_item, and keeps what it does not say
@@ -43,7 +50,7 @@ def test_the_built_in_rulebooks_layer() -> None:
 
 
 def test_the_digest_follows_the_content(tmp_path: Path) -> None:
-    same = _variant(tmp_path, 'version = "2026.1"', 'version = "2026.1"')
+    same = _variant(tmp_path, 'version = "2026.2"', 'version = "2026.2"')
     changed = _variant(tmp_path, 'both_ratio = "0.5"', 'both_ratio = "0.6"', "changed.toml")
     general = load_rulebook("kuaishou.general")
     assert load_rulebook(same).digest == general.digest
@@ -159,3 +166,57 @@ def test_every_deadline_the_code_looks_up_is_required() -> None:
 def test_a_fractional_near_duplicate_distance_is_unsound(tmp_path: Path) -> None:
     path = _variant(tmp_path, "near_duplicate_distance = 6", "near_duplicate_distance = 6.5")
     assert "near_duplicate_distance = 6.5 must be a whole number" in _problems(path)
+
+
+# Every release of a built-in rulebook, and the digest of its resolved content. Disputes keep
+# the digest; a change to a built-in rulebook changes it, so the change needs a new version
+# and the old file goes to adjudicator/rulebooks/archive/ (named id@version.toml) unchanged.
+RELEASED = {
+    (
+        "kuaishou.general",
+        "2026.1",
+    ): "7a661a6fa2c70ca7e60e499fdde0f1b0b4da0d94e9d08dc76d4c0581f0cd0416",
+    (
+        "kuaishou.used_3c",
+        "2026.1",
+    ): "318c948449474d74d822c4e81f28d7593c814cd57db7f400fb52f4ea4c15c997",
+    (
+        "kuaishou.general",
+        "2026.2",
+    ): "b24c4c8c601ecca02d04e51983750729b4f98269214423b72faacbb2786eb3aa",
+    (
+        "kuaishou.used_3c",
+        "2026.2",
+    ): "bcd99da53c3ae62c06dddb8e8ba4d3be372d3f8b2f15da666f945586035630c5",
+}
+
+
+def test_a_changed_built_in_rulebook_has_a_new_version_and_its_releases_stay_loadable() -> None:
+    for rulebook_id in BUILTIN:
+        current = load_rulebook(rulebook_id)
+        assert RELEASED.get((rulebook_id, current.version)) == current.digest, (
+            f"{rulebook_id} changed: give it a new version, archive the released file, and "
+            "add its digest here"
+        )
+        for version in archived_versions(rulebook_id):
+            assert version != current.version
+            book = load_rulebook(rulebook_id, version=version)
+            assert (book.label, book.digest) == (
+                f"{rulebook_id}@{version}",
+                RELEASED[rulebook_id, version],
+            )
+            assert load_released(rulebook_id, book.digest) == book
+    shipped = {(b, v) for b in BUILTIN for v in archived_versions(b)}
+    shipped |= {(b, load_rulebook(b).version) for b in BUILTIN}
+    assert shipped == set(RELEASED)  # no release is lost from the archive
+    assert load_released("kuaishou.general", "0" * 64) is None
+
+
+def test_an_archived_version_extends_the_same_version_below_it() -> None:
+    used = load_rulebook("kuaishou.used_3c", version="2026.1")
+    assert "review.finding" not in str(used.reviews)  # 2026.1 had no such rule
+    assert [r.id for r in used.reviews] == ["settings", "settings"]  # its settings said it
+    with pytest.raises(RulebookError, match=r"no version 2025\.9 of kuaishou\.general"):
+        load_rulebook("kuaishou.general", version="2025.9")
+    with pytest.raises(RulebookError, match="not a rulebook version"):
+        load_rulebook("kuaishou.general", version="../../etc/passwd")

@@ -230,7 +230,7 @@ def test_late_evidence_is_recorded_and_rejected() -> None:
 
 
 def test_manual_review_waits_for_the_platform() -> None:
-    case = make_case(paid="12000.00")
+    case = make_case(paid="12000.00", remedy=Remedy.REFUND_ONLY)
     run(
         case,
         ev(0, BUYER, "open"),
@@ -251,11 +251,15 @@ def test_manual_review_waits_for_the_platform() -> None:
             liability=Liability.MERCHANT,
             remedy=Remedy.REFUND_ONLY,
             refund_amount=Decimal("800"),
+            reason="a small scratch",
         ),
     )
     assert case.state is State.REFUNDED
     assert case.decision is not None
-    assert case.decision.rules == ("review.manual",)
+    # the rules would refund all 12,000.00: the reviewer's 800.00 is an override, with its reason
+    assert case.decision.rules == ("review.manual", "review.override", "remedy.merchant")
+    assert case.decision.trace[1].because.startswith("a small scratch")
+    assert case.decision.refund_amount == Decimal("800.00")
     assert case.decision.penalty_amount == Decimal("36000.00")
 
 
@@ -290,6 +294,166 @@ def test_an_appeal_replaces_the_decision_once_within_48_hours() -> None:
     assert appeal_decision["refund_reversed"] == "649.50"
     with pytest.raises(RefusedEvent, match="conditions do not hold"):
         Workflow(MemoryJournal(), FakeExaminer()).apply(case, ev(21, BUYER, "appeal"))
+
+
+DECIDED_FOR_THE_BUYER = [
+    ev(0, BUYER, "open"),
+    ev(1, MERCHANT, "reject"),
+    ev(2, BUYER, "escalate"),
+    ev(3, BUYER, "submit_evidence", "photo.jpg"),
+    ev(4, BUYER, "evidence_complete"),
+    ev(5, MERCHANT, "evidence_complete"),  # decided at 5: merchant liable, 1299.00 refunded
+]
+CERTIFICATE = (
+    Submission(EvidenceKind.INSPECTION_CERTIFICATE, Path("cert.pdf"), {"result": "pass"}),
+)
+
+
+def test_an_appeal_opens_a_rebuttal_window_for_the_other_side() -> None:
+    case = make_case(remedy=Remedy.REFUND_ONLY)
+    flow = Workflow(MemoryJournal(), FakeExaminer())
+    for event in DECIDED_FOR_THE_BUYER:
+        flow.apply(case, event)
+    flow.apply(case, ev(20, MERCHANT, "appeal", evidence=CERTIFICATE))
+    # nothing is decided yet: the buyer has 48 h to answer the merchant's new evidence
+    waiting = case.state
+    assert waiting is State.AWAITING_REBUTTAL
+    assert (case.deadline_rule, case.deadline_event) == ("deadline.rebuttal", "rebuttal_expired")
+    assert case.deadline_at == T0 + timedelta(hours=20 + 48)
+    assert case.decision is not None
+    assert case.decision.liability is Liability.MERCHANT  # the old decision stands meanwhile
+    # the buyer answers at exactly 48 h (in time) with a video, and closes the window
+    flow.apply(case, ev(68, BUYER, "submit_evidence", "video.mp4"))
+    assert case.evidence[-1].accepted
+    with pytest.raises(RefusedEvent, match="not the merchant's window"):
+        flow.apply(case, ev(68, MERCHANT, "evidence_complete"))
+    flow.apply(case, ev(68, BUYER, "evidence_complete"))
+    # review again with all evidence: video (2) against the certificate (1): merchant liable
+    assert case.state is State.REFUNDED
+    assert case.decision.liability is Liability.MERCHANT
+    assert case.appeal is not None
+    assert case.appeal.refund_reversed(case.decision) is None
+
+
+def test_the_appellant_cannot_add_evidence_after_its_appeal() -> None:
+    case = make_case(remedy=Remedy.REFUND_ONLY)
+    flow = Workflow(MemoryJournal(), FakeExaminer())
+    for event in DECIDED_FOR_THE_BUYER:
+        flow.apply(case, event)
+    flow.apply(case, ev(20, MERCHANT, "appeal", evidence=CERTIFICATE))
+    flow.apply(case, ev(21, MERCHANT, "submit_evidence", "video-pre_shipment.mp4"))
+    assert case.evidence[-1].reasons == ("late",)
+    assert case.evidence[-2].accepted  # the appeal's own evidence is never late
+
+
+def test_an_unanswered_appeal_is_decided_when_its_window_lapses() -> None:
+    case = make_case(remedy=Remedy.REFUND_ONLY)
+    journal = run(
+        case,
+        *DECIDED_FOR_THE_BUYER,
+        ev(20, MERCHANT, "appeal", evidence=CERTIFICATE),
+    )
+    events = [e["event"] for e in journal.entries]
+    assert events[events.index("appeal") :] == [
+        "appeal",
+        "evidence",
+        "rebuttal_expired",
+        "decide",
+        "decision",
+        "pay",
+    ]
+    assert case.decision is not None
+    assert case.decision.liability is Liability.BOTH
+    assert case.appeal is not None
+    assert case.appeal.paid == Decimal("1299.00")
+    assert case.appeal.refund_reversed(case.decision) == Decimal("649.50")
+
+
+def test_an_appeal_is_allowed_while_the_return_is_in_transit() -> None:
+    case = make_case()  # return_and_refund
+    flow = Workflow(MemoryJournal(), FakeExaminer())
+    for event in DECIDED_FOR_THE_BUYER:
+        flow.apply(case, event)
+    states = [case.state]
+    flow.apply(case, ev(6, BUYER, "return_shipped", tracking_no="YT1"))
+    states.append(case.state)
+    flow.apply(case, ev(53, MERCHANT, "appeal", evidence=CERTIFICATE))  # 48 h after: in time
+    states.append(case.state)
+    assert states == [State.DECIDED, State.RETURN_IN_TRANSIT, State.AWAITING_REBUTTAL]
+    assert case.appeal is not None
+    assert case.appeal.paid is None  # no money had moved
+    flow.advance(case, T0 + timedelta(hours=53 + 48, seconds=1))
+    # both liable now: a partial refund, nothing goes back, nothing had been paid to reverse
+    assert case.decision is not None
+    assert (case.state, case.decision.liability) == (State.REFUNDED, Liability.BOTH)
+    assert case.appeal.refund_reversed(case.decision) is None
+
+
+def test_a_new_decision_for_a_return_in_transit_waits_for_the_goods() -> None:
+    case = make_case()
+    flow = Workflow(MemoryJournal(), FakeExaminer())
+    for event in DECIDED_FOR_THE_BUYER:
+        flow.apply(case, event)
+    flow.apply(case, ev(6, BUYER, "return_shipped", tracking_no="YT1"))
+    flow.apply(
+        case, ev(7, BUYER, "appeal", evidence=(Submission(EvidenceKind.VIDEO, Path("v.mp4")),))
+    )
+    flow.apply(case, ev(8, MERCHANT, "evidence_complete"))
+    # decided again for the buyer: the goods already shipped are still on their way back
+    assert case.state is State.RETURN_IN_TRANSIT
+    assert case.return_tracking_no == "YT1"
+    assert (case.deadline_rule, case.deadline_at) == (
+        "deadline.confirm_receipt",
+        T0 + timedelta(hours=8, days=7),
+    )
+
+
+def test_an_agreed_request_cannot_be_appealed_nor_a_decided_one_withdrawn() -> None:
+    agreed = make_case()
+    run(
+        agreed,
+        ev(0, BUYER, "open"),
+        ev(1, MERCHANT, "agree"),
+        ev(2, BUYER, "return_shipped", tracking_no="YT1"),
+        until=T0 + timedelta(hours=3),
+    )
+    with pytest.raises(RefusedEvent, match="appeal is not allowed in state return_in_transit"):
+        Workflow(MemoryJournal(), FakeExaminer()).apply(agreed, ev(3, MERCHANT, "appeal"))
+    appealed = make_case(remedy=Remedy.REFUND_ONLY)
+    flow = Workflow(MemoryJournal(), FakeExaminer())
+    for event in DECIDED_FOR_THE_BUYER:
+        flow.apply(appealed, event)
+    flow.apply(appealed, ev(20, MERCHANT, "appeal", evidence=CERTIFICATE))
+    with pytest.raises(RefusedEvent, match="withdraw is not allowed in state awaiting_rebuttal"):
+        flow.apply(appealed, ev(21, BUYER, "withdraw"))
+
+
+def test_an_appeal_after_48_hours_or_a_second_one_is_refused() -> None:
+    case = make_case(remedy=Remedy.REFUND_ONLY)
+    flow = Workflow(MemoryJournal(), FakeExaminer())
+    for event in DECIDED_FOR_THE_BUYER:
+        flow.apply(case, event)
+    late = ev(53, MERCHANT, "appeal", evidence=CERTIFICATE)
+    with pytest.raises(RefusedEvent, match="conditions do not hold"):
+        flow.apply(case, replace(late, at=late.at + timedelta(microseconds=1)))
+    flow.apply(case, late)  # exactly 48 h after the decision: in time
+
+
+def test_a_finding_no_rule_weighs_waits_for_a_reviewer() -> None:
+    case = make_case()
+    run(
+        case,
+        ev(0, BUYER, "open"),
+        ev(1, MERCHANT, "reject"),
+        ev(2, BUYER, "escalate"),
+        ev(2.5, PLATFORM, "finding", finding=PlatformFinding.CARRIER_LOSS),
+        ev(3, BUYER, "submit_evidence", "photo.jpg"),
+        ev(4, BUYER, "evidence_complete"),
+        ev(5, MERCHANT, "evidence_complete"),
+    )
+    assert (case.state, case.resolution) == (State.UNDER_REVIEW, "pending_review")
+    assert case.resolution_rules == ("review.finding",)
+    assert case.decision is None
 
 
 def test_findings_are_recorded_and_weighed_at_review() -> None:
