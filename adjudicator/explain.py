@@ -43,6 +43,7 @@ def explain(case: Case, evidence: list[dict[str, Any]], history: list[dict[str, 
     lines += _evidence(evidence) or ["  none submitted"]
     lines += ["", "Outcome"]
     lines += _outcome(case)
+    lines += _appeal(case)
     lines += ["", "What happened"]
     lines += [_step(entry) for entry in history]
     return "\n".join(lines) + "\n"
@@ -100,6 +101,32 @@ def _outcome(case: Case) -> list[str]:
         return ["  nothing decided yet"]
     rules = f" ({', '.join(case.resolution_rules)})" if case.resolution_rules else ""
     return [f"  {case.resolution}{rules}: nothing was adjudicated"]
+
+
+def _appeal(case: Case) -> list[str]:
+    appeal = case.appeal
+    if appeal is None:
+        return []
+    old = appeal.previous
+    lines = [
+        "",
+        "Appeal",
+        f"  by the {appeal.by} at {appeal.at.isoformat()}, against {old.liability} liability: "
+        f"{old.remedy}, refund {old.refund_amount}"
+        + ("" if appeal.paid is None else f" (paid: {appeal.paid})"),
+    ]
+    if case.decision is old:
+        lines.append(
+            f"  the {'merchant' if appeal.by.value == 'buyer' else 'buyer'} may answer its new "
+            "evidence; the decision above stands until the review runs again"
+        )
+    else:
+        reversed_ = appeal.refund_reversed(case.decision)
+        lines.append(
+            "  the decision above replaced it"
+            + ("" if reversed_ is None else f"; {reversed_} of the paid refund is reversed")
+        )
+    return lines
 
 
 def _step(entry: dict[str, Any]) -> str:

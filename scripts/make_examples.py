@@ -23,7 +23,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from adjudicator.casefile import default_rulebook
+from adjudicator.casefile import EXPECTED, EXPECTED_LISTS, default_rulebook
 from adjudicator.rulebook import load_rulebook
 from evidence import EvidenceKind, validate
 from evidence.sharpness import hamming
@@ -171,9 +171,11 @@ def case(
     claim: str,
     remedy: str,
     events: list[dict[str, Any]],
-    expected: dict[str, str],
+    expected: dict[str, Any],
     **extra: Any,
 ) -> dict[str, Any]:
+    # every example pins every field of its outcome (the appeal block is checked by the tests)
+    assert set(expected) == set(EXPECTED) | set(EXPECTED_LISTS), sorted(expected)
     return {
         "format": "dispute-case/1",
         "case_id": case_id,
@@ -233,6 +235,14 @@ def main(argv: list[str]) -> None:
     ex = Evidence(root, "KS-EX-0018")
     crack_0018 = ex.photo("buyer-crack.jpg", 11, "2026:03:04 19:20:00")
     cert_0018 = ex.certificate("merchant-cert-pass.pdf", "SZQI-2026-0003", SERIAL, "pass")
+    ex = Evidence(root, "KS-EX-0019")
+    intact_0019 = ex.photo("buyer-intact.jpg", 12, "2026:03:05 08:00:00")
+    used_0019 = ex.photo("merchant-worn.jpg", 13, "2026:03:06 10:00:00")
+    crack_0020 = Evidence(root, "KS-EX-0020").photo("buyer-crack.jpg", 14, "2026:03:04 19:30:00")
+    ex = Evidence(root, "KS-EX-0021")
+    crack_0021 = ex.photo("buyer-crack.jpg", 15, "2026:03:04 19:40:00")
+    cert_0021 = ex.certificate("merchant-cert-pass.pdf", "SZQI-2026-0004", SERIAL, "pass")
+    video_0021 = ex.video("buyer-crack.mp4", 16, "2026-03-04T11:45:00Z")
 
     def submit(at: str, actor: str, *items: dict[str, Any]) -> dict[str, Any]:
         return ev(at, actor, "submit_evidence", evidence=list(items))
@@ -257,7 +267,17 @@ def main(argv: list[str]) -> None:
                     },
                 ),
             ],
-            {"liability": "both", "remedy": "partial_refund", "refund_amount": "649.50"},
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "both",
+                "remedy": "partial_refund",
+                "refund_amount": "649.50",
+                "return_shipping_payer": None,
+                "penalty_amount": "2338.20",
+                "violations": [],
+                "rules": ["burden.visible_defect", "weigh.equal", "remedy.both"],
+            },
             claim_extra={"requested_amount": "1299.00", "description": "屏幕有裂痕"},
         ),
         case(  # unrebutted photos: merchant liable, the goods go back, the merchant confirms
@@ -272,7 +292,17 @@ def main(argv: list[str]) -> None:
                 ev("06T10:00:00", "buyer", "return_shipped", tracking_no="YT0000000001"),
                 ev("08T10:00:00", "merchant", "confirm_receipt"),
             ],
-            {"liability": "merchant", "state": "refunded", "refund_amount": "1299.00"},
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "merchant",
+                "remedy": "return_and_refund",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": "merchant",
+                "penalty_amount": "3897.00",
+                "violations": [],
+                "rules": ["burden.visible_defect", "weigh.unrebutted", "remedy.merchant"],
+            },
             order=order("general"),
         ),
         case(  # invisible defect: the merchant's accredited certificate of conformity holds
@@ -294,7 +324,17 @@ def main(argv: list[str]) -> None:
                 ),
                 ev("05T15:01:00", "merchant", "evidence_complete"),
             ],
-            {"liability": "buyer", "remedy": "reject_refund", "state": "closed"},
+            {
+                "state": "closed",
+                "resolution": "adjudicated",
+                "liability": "buyer",
+                "remedy": "reject_refund",
+                "refund_amount": "0.00",
+                "return_shipping_payer": None,
+                "penalty_amount": "0.00",
+                "violations": [],
+                "rules": ["burden.invisible_defect", "weigh.unrebutted", "remedy.buyer"],
+            },
             claim_extra={"description": "气味浓"},
         ),
         case(  # wrong item, used 3C: a pre-shipment photo showing the IMEI counts one stronger
@@ -312,7 +352,17 @@ def main(argv: list[str]) -> None:
                 ),
                 ev("05T18:01:00", "merchant", "evidence_complete"),
             ],
-            {"liability": "both", "remedy": "partial_refund", "refund_amount": "649.50"},
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "both",
+                "remedy": "partial_refund",
+                "refund_amount": "649.50",
+                "return_shipping_payer": None,
+                "penalty_amount": "2338.20",
+                "violations": [],
+                "rules": ["burden.wrong_item", "weigh.equal", "remedy.both"],
+            },
         ),
         case(  # missing parts shown by an unboxing video, no rebuttal
             "KS-EX-0005",
@@ -323,7 +373,17 @@ def main(argv: list[str]) -> None:
                 submit("05T12:05:00", "buyer", {"kind": "video", "file": unboxing_0005}),
                 ev("05T12:06:00", "buyer", "evidence_complete"),
             ],
-            {"liability": "merchant", "remedy": "partial_refund", "refund_amount": "200.00"},
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "merchant",
+                "remedy": "partial_refund",
+                "refund_amount": "200.00",
+                "return_shipping_payer": None,
+                "penalty_amount": "3897.00",
+                "violations": [],
+                "rules": ["burden.missing_parts", "weigh.unrebutted", "remedy.merchant"],
+            },
             claim_extra={"requested_amount": "200.00", "description": "缺少充电器"},
         ),
         case(  # not shipped: the merchant proves nothing, the buyer gets a refund only
@@ -335,7 +395,22 @@ def main(argv: list[str]) -> None:
                 ev("02T11:00:00", "merchant", "reject", reason="已发货"),
                 ev("02T12:00:00", "buyer", "escalate"),
             ],
-            {"liability": "merchant", "remedy": "refund_only", "state": "refunded"},
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "merchant",
+                "remedy": "refund_only",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": None,
+                "penalty_amount": "3897.00",
+                "violations": [],
+                "rules": [
+                    "burden.not_shipped",
+                    "weigh.no_proof",
+                    "special.not_shipped.unproven",
+                    "remedy.merchant",
+                ],
+            },
             order=order("general", shipped_at=None, tracking_no=None, signed_at=None),
         ),
         case(  # not received: the merchant's sign-for record outweighs the buyer's chat
@@ -353,7 +428,17 @@ def main(argv: list[str]) -> None:
                 submit("05T20:00:00", "buyer", {"kind": "chat_record", "file": chat_0007}),
                 ev("05T20:01:00", "buyer", "evidence_complete"),
             ],
-            {"liability": "buyer", "remedy": "reject_refund", "state": "closed"},
+            {
+                "state": "closed",
+                "resolution": "adjudicated",
+                "liability": "buyer",
+                "remedy": "reject_refund",
+                "refund_amount": "0.00",
+                "return_shipping_payer": None,
+                "penalty_amount": "0.00",
+                "violations": [],
+                "rules": ["burden.not_received", "weigh.weaker_rebuttal", "remedy.buyer"],
+            },
             order=order("general"),
         ),
         case(  # not as described: photo against photo, both liable
@@ -367,7 +452,17 @@ def main(argv: list[str]) -> None:
                 submit("05T18:00:00", "merchant", {"kind": "photo", "file": item_0008}),
                 ev("05T18:01:00", "merchant", "evidence_complete"),
             ],
-            {"liability": "both", "remedy": "partial_refund", "refund_amount": "649.50"},
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "both",
+                "remedy": "partial_refund",
+                "refund_amount": "649.50",
+                "return_shipping_payer": None,
+                "penalty_amount": "2338.20",
+                "violations": [],
+                "rules": ["burden.not_as_described", "weigh.equal", "remedy.both"],
+            },
             order=order("general"),
         ),
         case(  # illegal origin found by the platform: refund only, prohibited goods
@@ -378,7 +473,21 @@ def main(argv: list[str]) -> None:
                 *escalated(),
                 ev("05T16:00:00", "platform", "finding", finding="illegal_origin"),
             ],
-            {"liability": "merchant", "remedy": "refund_only", "state": "refunded"},
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "merchant",
+                "remedy": "refund_only",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": None,
+                "penalty_amount": "3897.00",
+                "violations": ["prohibited_goods"],
+                "rules": [
+                    "burden.illegal_origin",
+                    "special.illegal_origin.found",
+                    "remedy.merchant",
+                ],
+            },
         ),
         case(  # unofficial repair parts shown by a failed inspection
             "KS-EX-0010",
@@ -401,7 +510,22 @@ def main(argv: list[str]) -> None:
                 ev("05T13:00:00", "merchant", "evidence_complete"),
                 ev("06T10:00:00", "buyer", "return_shipped", tracking_no="YT0000000002"),
             ],
-            {"liability": "merchant", "remedy": "return_and_refund", "state": "refunded"},
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "merchant",
+                "remedy": "return_and_refund",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": "merchant",
+                "penalty_amount": "3897.00",
+                "violations": ["quality_problem_promoted"],
+                "rules": [
+                    "burden.unofficial_repair",
+                    "weigh.unrebutted",
+                    "special.unofficial_repair",
+                    "remedy.merchant",
+                ],
+            },
         ),
         case(  # 7-day no-reason return upheld: the buyer pays the return shipping
             "KS-EX-0011",
@@ -415,7 +539,22 @@ def main(argv: list[str]) -> None:
                 ev("06T10:00:00", "buyer", "return_shipped", tracking_no="YT0000000003"),
                 ev("07T10:00:00", "merchant", "confirm_receipt"),
             ],
-            {"liability": "merchant", "remedy": "return_and_refund", "state": "refunded"},
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "merchant",
+                "remedy": "return_and_refund",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": "buyer",
+                "penalty_amount": "3897.00",
+                "violations": [],
+                "rules": [
+                    "burden.no_reason_return",
+                    "weigh.unrebutted",
+                    "special.no_reason_return.upheld",
+                    "remedy.merchant",
+                ],
+            },
             order=order("general"),
         ),
         case(  # the parcel was lost by the carrier: nobody is liable, refund only
@@ -423,7 +562,17 @@ def main(argv: list[str]) -> None:
             "not_received",
             "refund_only",
             [*escalated(), ev("05T16:00:00", "platform", "finding", finding="carrier_loss")],
-            {"liability": "neither", "remedy": "refund_only", "state": "refunded"},
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "neither",
+                "remedy": "refund_only",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": None,
+                "penalty_amount": "0.00",
+                "violations": [],
+                "rules": ["burden.not_received", "special.carrier_loss", "remedy.neither"],
+            },
             order=order("general", signed_at=None),
         ),
         case(  # the merchant never answers a shipped refund-only request: agreed at 36 h
@@ -431,7 +580,17 @@ def main(argv: list[str]) -> None:
             "visible_defect",
             "refund_only",
             [ev("04T18:00:00", "buyer", "open")],
-            {"resolution": "merchant_timeout", "state": "refunded", "refund_amount": "1299.00"},
+            {
+                "state": "refunded",
+                "resolution": "merchant_timeout",
+                "liability": None,
+                "remedy": "refund_only",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": None,
+                "penalty_amount": None,
+                "violations": [],
+                "rules": ["deadline.answer.refund_only_shipped"],
+            },
             order=order("general"),
         ),
         case(  # rejected and never escalated: lapsed after 7 days
@@ -439,7 +598,17 @@ def main(argv: list[str]) -> None:
             "visible_defect",
             "return_and_refund",
             [ev("04T18:00:00", "buyer", "open"), ev("05T10:00:00", "merchant", "reject")],
-            {"resolution": "lapsed", "state": "lapsed"},
+            {
+                "state": "lapsed",
+                "resolution": "lapsed",
+                "liability": None,
+                "remedy": None,
+                "refund_amount": None,
+                "return_shipping_payer": None,
+                "penalty_amount": None,
+                "violations": [],
+                "rules": [],
+            },
             order=order("general"),
         ),
         case(  # opened 17 days after delivery: refused
@@ -447,7 +616,17 @@ def main(argv: list[str]) -> None:
             "visible_defect",
             "refund_only",
             [ev("21T18:00:00", "buyer", "open")],
-            {"resolution": "refused", "state": "refused"},
+            {
+                "state": "refused",
+                "resolution": "refused",
+                "liability": None,
+                "remedy": None,
+                "refund_amount": None,
+                "return_shipping_payer": None,
+                "penalty_amount": None,
+                "violations": [],
+                "rules": ["deadline.open_window"],
+            },
             order=order("general"),
         ),
         case(  # withdrawn by the buyer before any decision
@@ -455,7 +634,17 @@ def main(argv: list[str]) -> None:
             "not_as_described",
             "refund_only",
             [*escalated(), ev("05T14:00:00", "buyer", "withdraw", reason="已协商")],
-            {"resolution": "withdrawn", "state": "withdrawn"},
+            {
+                "state": "withdrawn",
+                "resolution": "withdrawn",
+                "liability": None,
+                "remedy": None,
+                "refund_amount": None,
+                "return_shipping_payer": None,
+                "penalty_amount": None,
+                "violations": [],
+                "rules": [],
+            },
             order=order("general"),
         ),
         case(  # 12,000.00 paid: manual review; the reviewer refunds less than the rules would
@@ -477,7 +666,17 @@ def main(argv: list[str]) -> None:
                     reason="划痕轻微, 部分退款",
                 ),
             ],
-            {"liability": "merchant", "remedy": "refund_only", "refund_amount": "3000.00"},
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "merchant",
+                "remedy": "refund_only",
+                "refund_amount": "3000.00",
+                "return_shipping_payer": None,
+                "penalty_amount": "36000.00",
+                "violations": [],
+                "rules": ["review.manual", "review.override", "remedy.merchant"],
+            },
             order=order("general", paid="12000.00"),
         ),
         case(  # decided for the buyer, then the merchant appeals with a certificate
@@ -504,7 +703,124 @@ def main(argv: list[str]) -> None:
                     ],
                 ),
             ],
-            {"liability": "buyer", "remedy": "reject_refund", "state": "closed"},
+            {
+                "state": "closed",
+                "resolution": "adjudicated",
+                "liability": "buyer",
+                "remedy": "reject_refund",
+                "refund_amount": "0.00",
+                "return_shipping_payer": None,
+                "penalty_amount": "0.00",
+                "violations": [],
+                "rules": ["burden.visible_defect", "weigh.stronger_rebuttal", "remedy.buyer"],
+            },
+            order=order("general"),
+        ),
+        case(  # a no-reason return upheld: the merchant's photo only equals the buyer's
+            "KS-EX-0019",
+            "no_reason_return",
+            "return_and_refund",
+            [
+                ev("05T09:00:00", "buyer", "open"),
+                ev("05T10:00:00", "merchant", "reject", reason="已使用, 影响二次销售"),
+                ev("05T12:00:00", "buyer", "escalate"),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": intact_0019}),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+                submit("06T10:05:00", "merchant", {"kind": "photo", "file": used_0019}),
+                ev("06T10:06:00", "merchant", "evidence_complete"),
+                ev("07T09:00:00", "buyer", "return_shipped", tracking_no="YT0000000019"),
+                ev("09T09:00:00", "merchant", "confirm_receipt"),
+            ],
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "merchant",
+                "remedy": "return_and_refund",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": "buyer",
+                "penalty_amount": "3897.00",
+                "violations": [],
+                "rules": [
+                    "burden.no_reason_return",
+                    "weigh.equal",
+                    "special.no_reason_return.no_both",
+                    "special.no_reason_return.upheld",
+                    "remedy.merchant",
+                ],
+            },
+            order=order("general"),
+        ),
+        case(  # a platform finding that no rule of the claim type weighs: a reviewer decides
+            "KS-EX-0020",
+            "visible_defect",
+            "refund_only",
+            [
+                *escalated(),
+                ev("05T12:30:00", "platform", "finding", finding="carrier_loss"),
+                submit("05T12:35:00", "buyer", {"kind": "photo", "file": crack_0020}),
+                ev("05T12:36:00", "buyer", "evidence_complete"),
+                ev("05T13:00:00", "merchant", "evidence_complete"),
+                ev(
+                    "06T10:00:00",
+                    "platform",
+                    "decide",
+                    liability="neither",
+                    remedy="refund_only",
+                    reason="快递途中损坏, 承运商责任",
+                ),
+            ],
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "neither",
+                "remedy": "refund_only",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": None,
+                "penalty_amount": "0.00",
+                "violations": [],
+                "rules": ["review.manual", "review.override", "remedy.neither"],
+            },
+            order=order("general"),
+        ),
+        case(  # decided for the buyer; the merchant appeals; the buyer answers in its 48 h
+            "KS-EX-0021",
+            "visible_defect",
+            "refund_only",
+            [
+                *escalated(),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": crack_0021}),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+                ev("05T13:00:00", "merchant", "evidence_complete"),
+                ev(
+                    "06T09:00:00",
+                    "merchant",
+                    "appeal",
+                    evidence=[
+                        {
+                            "kind": "inspection_certificate",
+                            "file": cert_0021,
+                            **cert_meta,
+                            "issuer": "Local Repair Shop",
+                            "accreditation": "none",
+                            "report_no": "SZQI-2026-0004",
+                            "result": "pass",
+                        }
+                    ],
+                ),
+                submit("07T20:00:00", "buyer", {"kind": "video", "file": video_0021}),
+                ev("07T20:01:00", "buyer", "evidence_complete"),
+            ],
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "merchant",
+                "remedy": "refund_only",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": None,
+                "penalty_amount": "3897.00",
+                "violations": [],
+                "rules": ["burden.visible_defect", "weigh.weaker_rebuttal", "remedy.merchant"],
+            },
             order=order("general"),
         ),
     ]
