@@ -50,7 +50,7 @@ from adjudicator.errors import (
     UsageError,
 )
 from adjudicator.examine import Intake
-from adjudicator.persistence import DisputeRow, EvidenceRow, connect, epoch_us
+from adjudicator.persistence import DisputeRow, EvidenceRow, epoch_us
 from adjudicator.rulebook import BUILTIN, Rulebook, RulebookError, load_rulebook
 from adjudicator.workflow import Case, Event, Submission
 from evidence import DEFAULT_POLICY, EvidencePolicy, FilesystemStore, Party
@@ -128,9 +128,11 @@ class Adjudicator:
         another schema revision raises :class:`SchemaMismatch`, naming the upgrade command.
         ``rulebooks``: rulebook files the operator registers, which case files may then name
         by id (:meth:`register_rulebook`)."""
+        from adjudicator import migrations  # Alembic is loaded only to open a database
+
         settings = Settings.from_env(url, evidence_dir)
         try:
-            engine = connect(settings.url)
+            engine = migrations.connect(settings.url)
         except (ArgumentError, ImportError) as exc:
             raise UsageError(f"--db {settings.url}: cannot open the database: {exc}") from exc
         except SQLAlchemyError as exc:
