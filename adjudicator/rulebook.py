@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from adjudicator.domain import ClaimType, EvidenceRecord, Liability, PlatformFinding, Remedy
-from adjudicator.errors import AdjudicationError
+from adjudicator.errors import RulebookError as RulebookError  # noqa: PLC0414 (re-exported)
 from evidence import DEFAULT_POLICY, EvidenceKind, EvidencePolicy, Party
 
 BUILTIN = ("kuaishou.general", "kuaishou.used_3c")
@@ -116,14 +116,6 @@ SITUATIONS = (
 SPECIAL_WHEN = ("no_finding", "merchant_unproven", "ineligible", "merchant_liable")
 REMEDY_CHOICES = ("requested", "rejection", *(r.value for r in Remedy))
 REFUNDS = ("disputed", "zero", "ratio")
-
-
-class RulebookError(AdjudicationError):
-    """A rulebook that does not load; each problem names its file and rule."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)

@@ -35,15 +35,17 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from adjudicator import repository, snapshot
-from adjudicator.audit import Audit, BrokenLog, audit_database, chain_and_head
+from adjudicator.audit import Audit, audit_database, chain_and_head
 from adjudicator.auditlog import Break
 from adjudicator.casefile import default_rulebook
 from adjudicator.checkpoint import Checkpoint, Checkpoints, SigningKey
 from adjudicator.domain import Claim, Liability, Order, PlatformFinding, Remedy
 from adjudicator.errors import (
     AdjudicationError,
+    BrokenLog,
     ConflictError,
     DisputeExists,
+    RulebookError,
     StoreMismatch,
     Unavailable,
     UnknownDispute,
@@ -51,7 +53,7 @@ from adjudicator.errors import (
 )
 from adjudicator.examine import Intake
 from adjudicator.persistence import DisputeRow, EvidenceRow, epoch_us
-from adjudicator.rulebook import BUILTIN, Rulebook, RulebookError, load_rulebook
+from adjudicator.rulebook import BUILTIN, Rulebook, load_rulebook
 from adjudicator.workflow import Case, Event, Submission
 from evidence import DEFAULT_POLICY, EvidencePolicy, FilesystemStore, Party
 from evidence.store import Collected, ContentStore
