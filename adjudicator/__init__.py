@@ -4,7 +4,6 @@ The service a back office embeds is :class:`Adjudicator` (``Adjudicator.from_url
 domain types below are what its commands take and return.
 """
 
-from adjudicator.casefile import InvalidCase
 from adjudicator.domain import (
     Claim,
     ClaimType,
@@ -19,15 +18,18 @@ from adjudicator.errors import (
     AdjudicationError,
     ConflictError,
     DisputeExists,
+    InvalidCase,
     KeyReused,
+    RefusedEvent,
+    RulebookError,
     SchemaMismatch,
     StoreMismatch,
     Unavailable,
     UnknownDispute,
     UsageError,
 )
-from adjudicator.lifecycle import RefusedEvent, State
-from adjudicator.rulebook import Rulebook, RulebookError, load_rulebook
+from adjudicator.lifecycle import State
+from adjudicator.rulebook import Rulebook, load_rulebook
 from adjudicator.service import Adjudicator, Settings, Ticked
 from adjudicator.workflow import Case, Event, Submission
 

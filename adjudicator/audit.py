@@ -30,7 +30,7 @@ from adjudicator.checkpoint import (
     MalformedCheckpoint,
     extension_problem,
 )
-from adjudicator.errors import AdjudicationError
+from adjudicator.errors import BrokenLog
 from adjudicator.logcheck import StoredDispute, Told, compare, compare_decisions, compare_evidence
 from adjudicator.persistence import DecisionRow, DisputeRow, EvidenceRow, LogHead, LogRow
 from adjudicator.rulebook import Rulebook
@@ -55,18 +55,6 @@ class Audit:
     @property
     def intact(self) -> bool:
         return not self.problems
-
-
-class BrokenLog(AdjudicationError):
-    """The log failed its audit (a checkpoint is never signed over a broken log)."""
-
-    def __init__(self, audit: Audit) -> None:
-        more = len(audit.problems) - 1
-        super().__init__(
-            f"the decision log is broken: {audit.problems[0]}"
-            + (f" (and {more} more problem(s); run audit verify)" if more else "")
-        )
-        self.audit = audit
 
 
 @dataclass

@@ -39,7 +39,7 @@ from adjudicator.domain import (
     PlatformFinding,
     Remedy,
 )
-from adjudicator.errors import AdjudicationError
+from adjudicator.errors import InvalidCase as InvalidCase  # noqa: PLC0414 (re-exported)
 from adjudicator.rulebook import RULEBOOK_ID
 from adjudicator.workflow import ACTORS, Event, Submission
 from evidence import EvidenceKind, Party
@@ -142,22 +142,6 @@ EVENT_FIELDS: dict[str, _Shape] = {
 
 
 E = TypeVar("E", ClaimType, Remedy, Party, Liability, PlatformFinding, EvidenceKind)
-
-
-class InvalidCase(AdjudicationError):
-    """A case file that is not a valid ``dispute-case/1``: the file, the JSON pointer of the
-    bad field and why, on one line (control characters in them are written as escapes)."""
-
-    def __init__(self, file: str, pointer: str, message: str) -> None:
-        super().__init__(f"{_one_line(file)}: {_one_line(pointer or '/')}: {_one_line(message)}")
-        self.file, self.pointer, self.message = file, pointer, message
-
-
-def _one_line(text: str) -> str:
-    """``text`` with control characters and lone surrogates escaped as JSON escapes them."""
-    if _CONTROL.search(text) is None:
-        return text
-    return json.dumps(text)[1:-1]
 
 
 @dataclass(frozen=True)

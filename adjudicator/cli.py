@@ -17,7 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from adjudicator.errors import AdjudicationError, Unavailable, UsageError
+from adjudicator.errors import (
+    AdjudicationError,
+    BrokenLog,
+    InvalidCase,
+    RulebookError,
+    Unavailable,
+    UsageError,
+)
 from evidence import (
     EvidenceError,
     EvidenceKind,
@@ -311,7 +318,6 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
 def _service(url: str, *, existing: bool, rulebooks: Sequence[Path] = ()) -> Adjudicator:
     """The service on ``url``; ``existing``: an SQLite file must already be there (reading
     commands never create an empty database by mistake)."""
-    from adjudicator.rulebook import RulebookError
     from adjudicator.service import Adjudicator
 
     _check_url(url, existing=existing)
@@ -399,7 +405,7 @@ def _case_files(paths: list[Path]) -> list[Path]:
 
 
 def _replay(args: argparse.Namespace, out: TextIO) -> int:
-    from adjudicator.casefile import InvalidCase, read_case
+    from adjudicator.casefile import read_case
     from adjudicator.replay import replay, replay_into
 
     rulebook, registered = _operator_rulebooks(args)
@@ -450,7 +456,7 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
 
 def _operator_rulebooks(args: argparse.Namespace) -> tuple[Rulebook | None, dict[str, Rulebook]]:
     """``--rulebook`` (for every case) and the ``--register-rulebook`` files by id."""
-    from adjudicator.rulebook import BUILTIN, RulebookError, load_rulebook
+    from adjudicator.rulebook import BUILTIN, load_rulebook
 
     registered: dict[str, Rulebook] = {}
     try:
@@ -482,7 +488,7 @@ def _replay_row(line: dict[str, Any]) -> str:
 
 
 def _rules_check(args: argparse.Namespace, out: TextIO) -> int:
-    from adjudicator.rulebook import RulebookError, load_rulebook
+    from adjudicator.rulebook import load_rulebook
 
     try:
         book = load_rulebook(_rulebook_argument("rules check", args.file))
@@ -573,7 +579,6 @@ def _audit_keygen(args: argparse.Namespace, out: TextIO) -> int:
 def _audit_checkpoint(args: argparse.Namespace, out: TextIO) -> int:
     from datetime import UTC, datetime
 
-    from adjudicator.audit import BrokenLog
     from adjudicator.checkpoint import Checkpoints, load_signing_key
 
     key = load_signing_key(args.key)

@@ -13,14 +13,28 @@
     ├── ConflictError       another writer changed the dispute first; nothing changed
     ├── StoreMismatch       a dispute's stored rulebook is not the one loaded now
     │   └── SchemaMismatch  the database's schema revision is not this installation's
+    ├── BrokenLog           the decision log failed its audit; no checkpoint signed (exit 1)
     └── Unavailable         the database or the evidence store failed (down, locked, full)
                             (exit 3)
 
 Evidence errors (:mod:`evidence.errors`) are the evidence package's own tree; the CLI treats
 them as usage errors, since hostile file *content* never raises (it gets a verdict).
+
+Every class of the tree is defined here, and tests/unit/test_errors.py holds the drawing to
+them. The modules that raise InvalidCase, RulebookError, RefusedEvent and BrokenLog import
+them from here, so ``from adjudicator.rulebook import RulebookError`` and the like still work.
 """
 
 from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Protocol
+
+# control characters and lone surrogates: escaped, so a message stays one line
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class AdjudicationError(Exception):
@@ -40,6 +54,40 @@ class KeyReused(UsageError):
             "command needs a new key"
         )
         self.key = key
+
+
+class InvalidCase(AdjudicationError):
+    """A case file that is not a valid ``dispute-case/1``: the file, the JSON pointer of the
+    bad field and why, on one line (control characters in them are written as escapes)."""
+
+    def __init__(self, file: str, pointer: str, message: str) -> None:
+        super().__init__(f"{_one_line(file)}: {_one_line(pointer or '/')}: {_one_line(message)}")
+        self.file, self.pointer, self.message = file, pointer, message
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters and lone surrogates escaped as JSON escapes them."""
+    if _CONTROL.search(text) is None:
+        return text
+    return json.dumps(text)[1:-1]
+
+
+class RulebookError(AdjudicationError):
+    """A rulebook that does not load; each problem names its file and rule."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class RefusedEvent(AdjudicationError):
+    """An event the dispute's state does not allow; nothing changed. ``state`` is the
+    dispute's :class:`adjudicator.lifecycle.State`."""
+
+    def __init__(self, case_id: str, state: StrEnum, event: str, why: str = "") -> None:
+        detail = f": {why}" if why else ""
+        super().__init__(f"dispute {case_id}: {event} is not allowed in state {state}{detail}")
+        self.case_id, self.state, self.event, self.why = case_id, state, event, why
 
 
 class UnknownDispute(AdjudicationError):
@@ -76,6 +124,26 @@ class StoreMismatch(AdjudicationError):
 class SchemaMismatch(StoreMismatch):
     """The database's schema revision is not the one this installation runs on; the message
     names the command that upgrades it."""
+
+
+class Audited(Protocol):
+    """What :class:`BrokenLog` needs of an audit (an :class:`adjudicator.audit.Audit`): the
+    problems it found, each printed as one line."""
+
+    @property
+    def problems(self) -> Sequence[object]: ...
+
+
+class BrokenLog(AdjudicationError):
+    """The log failed its audit (a checkpoint is never signed over a broken log)."""
+
+    def __init__(self, audit: Audited) -> None:
+        more = len(audit.problems) - 1
+        super().__init__(
+            f"the decision log is broken: {audit.problems[0]}"
+            + (f" (and {more} more problem(s); run audit verify)" if more else "")
+        )
+        self.audit = audit
 
 
 class Unavailable(AdjudicationError):

@@ -20,6 +20,7 @@ from enum import StrEnum
 from transitions import Machine, MachineError
 
 from adjudicator.errors import AdjudicationError
+from adjudicator.errors import RefusedEvent as RefusedEvent  # noqa: PLC0414 (re-exported)
 
 
 class State(StrEnum):
@@ -80,15 +81,6 @@ TABLE: list[tuple[str, list[State], State | None, str | None]] = [
     ("submit_evidence", EVIDENCE_STATES, None, None),
     ("finding", OPEN_STATES, None, None),
 ]
-
-
-class RefusedEvent(AdjudicationError):
-    """An event the dispute's state does not allow; nothing changed."""
-
-    def __init__(self, case_id: str, state: State, event: str, why: str = "") -> None:
-        detail = f": {why}" if why else ""
-        super().__init__(f"dispute {case_id}: {event} is not allowed in state {state}{detail}")
-        self.case_id, self.state, self.event, self.why = case_id, state, event, why
 
 
 @dataclass

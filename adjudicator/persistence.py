@@ -1,4 +1,4 @@
-"""Tables (sqlmodel) and the database engine: SQLite by default, PostgreSQL at scale.
+"""Tables (sqlmodel): what a dispute is stored as, on SQLite or PostgreSQL.
 
 The domain never sees these rows. A dispute is one row whose state, resolution and next
 deadline are plain columns (for queries) beside a JSON snapshot of the whole :class:`Case`
@@ -9,20 +9,16 @@ the chain stays one valid sequence; a deleted tail is caught because the head st
 ``commands`` keeps the idempotency keys commands were given, with their first result.
 
 The schema itself is made and changed by the Alembic revisions in :mod:`adjudicator.migrations`;
-these classes must match the newest of them (a test compares the two on both databases).
+these classes must match the newest of them (a test compares the two on both databases). The
+engine that reaches a database is :mod:`adjudicator.database`'s.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Index, Text, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-from sqlmodel import Column, Field, SQLModel, create_engine
+from sqlalchemy import BigInteger, Index, Text
+from sqlmodel import Column, Field, SQLModel
 
 from adjudicator.auditlog import GENESIS
 
@@ -120,68 +116,3 @@ def epoch_us(at: datetime | None) -> int | None:
         return None
     delta = at.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def connect(url: str) -> Engine:
-    """An engine for ``url`` whose schema is this installation's revision: an empty database
-    gets it made; any other revision raises :class:`SchemaMismatch` (see
-    :mod:`adjudicator.migrations`). Nothing connects at import time."""
-    from adjudicator import migrations
-
-    engine = engine_for(url)
-    try:
-        migrations.ensure_current(engine, url)
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
-
-
-def engine_for(url: str) -> Engine:
-    """An engine for ``url`` with this project's connection settings, schema unchecked."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        # how long a writer waits for another's lock: ``?timeout=SECONDS`` (default 30)
-        raw = parsed.query.get("timeout", "30")
-        try:
-            seconds = float(raw if isinstance(raw, str) else raw[-1])
-        except ValueError:
-            raise ArgumentError(f"timeout={raw!r} is not a number of seconds") from None
-        if not 0 <= seconds <= 3600:
-            raise ArgumentError(f"timeout={raw!r} must be 0 to 3600 seconds")
-        plain = parsed.difference_update_query(["timeout"])
-        engine = create_engine(plain, connect_args={"timeout": seconds})
-        _sqlite_transactions(engine, seconds)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def _write_ahead_log(cursor: Any) -> None:
-    """Put the database in WAL mode (it stays so). The switch, made once per file, answers
-    "database is locked" at once, without the busy timeout, while other connections are
-    opening the new file: those are waited out here, for up to ten seconds."""
-    for attempt in range(200):
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == 199:
-                raise
-            time.sleep(0.05)
-
-
-def _sqlite_transactions(engine: Engine, timeout: float) -> None:
-    """WAL, a busy timeout, and ``BEGIN IMMEDIATE``: writers queue instead of failing late."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we say BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-        _write_ahead_log(cursor)
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -6,19 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adjudicator.auditlog import MemoryJournal
-from adjudicator.casefile import CaseFile, InvalidCase
-from adjudicator.errors import DisputeExists
+from adjudicator.casefile import CaseFile
+from adjudicator.errors import DisputeExists, InvalidCase, RefusedEvent, RulebookError
 from adjudicator.examine import Examiner, Intake, scratch_store
-from adjudicator.lifecycle import RefusedEvent
-from adjudicator.rulebook import BUILTIN, Rulebook, RulebookError, load_rulebook
+from adjudicator.rulebook import BUILTIN, Rulebook, load_rulebook
+from adjudicator.service import Adjudicator
 from adjudicator.workflow import Case, Event, Workflow, evidence_json
 from evidence import UnreadableEvidence
-
-if TYPE_CHECKING:
-    from adjudicator.service import Adjudicator
 
 
 @cache

@@ -33,7 +33,7 @@ from adjudicator.domain import (
     PlatformFinding,
     Remedy,
 )
-from adjudicator.errors import AdjudicationError
+from adjudicator.errors import RulebookError as RulebookError  # noqa: PLC0414 (re-exported)
 from evidence import DEFAULT_POLICY, EvidenceKind, EvidencePolicy, Party
 
 BUILTIN = ("kuaishou.general", "kuaishou.used_3c")
@@ -131,14 +131,6 @@ SPECIAL_WHEN = ("no_finding", "merchant_unproven", "ineligible", "both_liable", 
 REVIEW_WHEN = ("paid_amount_at_least", "near_duplicate", "unused_finding")
 REMEDY_CHOICES = ("requested", "rejection", *(r.value for r in Remedy))
 REFUNDS = ("disputed", "zero", "ratio")
-
-
-class RulebookError(AdjudicationError):
-    """A rulebook that does not load; each problem names its file and rule."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)

@@ -35,29 +35,25 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from adjudicator import repository, snapshot
-from adjudicator.audit import Audit, BrokenLog, audit_database, chain_and_head
+from adjudicator.audit import Audit, audit_database, chain_and_head
 from adjudicator.auditlog import Break
 from adjudicator.casefile import default_rulebook
 from adjudicator.checkpoint import Checkpoint, Checkpoints, SigningKey
 from adjudicator.domain import Claim, Liability, Order, PlatformFinding, Remedy
 from adjudicator.errors import (
     AdjudicationError,
+    BrokenLog,
     ConflictError,
     DisputeExists,
+    RulebookError,
     StoreMismatch,
     Unavailable,
     UnknownDispute,
     UsageError,
 )
 from adjudicator.examine import Intake
-from adjudicator.persistence import DisputeRow, EvidenceRow, connect, epoch_us
-from adjudicator.rulebook import (
-    BUILTIN,
-    Rulebook,
-    RulebookError,
-    load_released,
-    load_rulebook,
-)
+from adjudicator.persistence import DisputeRow, EvidenceRow, epoch_us
+from adjudicator.rulebook import BUILTIN, Rulebook, load_released, load_rulebook
 from adjudicator.workflow import Case, Event, Submission
 from evidence import DEFAULT_POLICY, EvidencePolicy, FilesystemStore, Party
 from evidence.store import Collected, ContentStore
@@ -134,9 +130,11 @@ class Adjudicator:
         another schema revision raises :class:`SchemaMismatch`, naming the upgrade command.
         ``rulebooks``: rulebook files the operator registers, which case files may then name
         by id (:meth:`register_rulebook`)."""
+        from adjudicator import migrations  # Alembic is loaded only to open a database
+
         settings = Settings.from_env(url, evidence_dir)
         try:
-            engine = connect(settings.url)
+            engine = migrations.connect(settings.url)
         except (ArgumentError, ImportError) as exc:
             raise UsageError(f"--db {settings.url}: cannot open the database: {exc}") from exc
         except SQLAlchemyError as exc:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from adjudicator.database import engine_for
 from adjudicator.errors import SchemaMismatch, Unavailable, UsageError
 
 _LOCK_KEY = 0x616A7564  # the PostgreSQL advisory lock that migrations take ("ajud")
@@ -65,8 +66,6 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
 def upgrade_url(url: str) -> tuple[str | None, str]:
     """:func:`upgrade` the database at ``url``; connection failures and revisions this
     installation does not know raise :class:`AdjudicationError` subclasses."""
-    from adjudicator.persistence import engine_for
-
     try:
         engine = engine_for(url)
     except (ArgumentError, ImportError) as exc:
@@ -84,6 +83,19 @@ def upgrade_url(url: str) -> tuple[str | None, str]:
         raise Unavailable(f"--db {url}: cannot upgrade the database: {exc}") from exc
     finally:
         engine.dispose()
+
+
+def connect(url: str) -> Engine:
+    """An engine for ``url`` whose schema is this installation's revision: an empty database
+    gets it made; any other revision raises :class:`SchemaMismatch`. Nothing connects at
+    import time."""
+    engine = engine_for(url)
+    try:
+        ensure_current(engine, url)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def ensure_current(engine: Engine, url: str) -> None:

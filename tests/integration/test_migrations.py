@@ -13,8 +13,8 @@ from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
 from adjudicator import migrations
+from adjudicator.database import engine_for
 from adjudicator.errors import SchemaMismatch
-from adjudicator.persistence import engine_for
 from adjudicator.service import Adjudicator
 from evidence import FilesystemStore
 from tests.integration.test_service import CLAIM, hours, order
