@@ -15,7 +15,7 @@ mutated function, and a mutant in a function no selected test calls is counted a
 
 Run (from the repository, with the ``dev`` extra installed: ``pip install -e '.[test,dev]'``)::
 
-    .venv/bin/python scripts/mutants.py evidence/dispute_checks.py tests/unit/test_evidence_units.py
+    .venv/bin/python scripts/mutants.py evidence/dispute_checks.py tests/unit/test_dispute_checks.py
     .venv/bin/python scripts/mutants.py adjudicator/decision.py tests/unit/test_decision.py
 
 ``--fail-under PCT`` exits 1 when fewer than PCT % of the mutants are killed. The scratch copy
