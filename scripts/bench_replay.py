@@ -66,7 +66,8 @@ def generate(folder: Path, n: int, seed: int = 7) -> list[Path]:
                 {"at": at(2), "actor": "buyer", "action": "escalate"},
             ]
             if kind < 0.5:
-                claim, finding = "not_received", "carrier_loss"
+                # not_received admits no return (its scope): a refund only
+                claim, finding, remedy = "not_received", "carrier_loss", "refund_only"
                 events.append(
                     {"at": at(3), "actor": "platform", "action": "finding", "finding": finding}
                 )
