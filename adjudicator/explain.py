@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adjudicator.domain import REMEDIES, Remedy
 from adjudicator.workflow import Case
 
 
@@ -77,9 +78,10 @@ def _outcome(case: Case) -> list[str]:
     if case.resolution == "adjudicated" and decision is not None:
         payer = decision.return_shipping_payer
         lines = [
-            f"  liability {decision.liability}, remedy {decision.remedy}, refund "
-            f"{decision.refund_amount}, penalty {decision.penalty_amount}, return shipping "
-            f"paid by {payer or 'nobody (no goods go back)'}",
+            f"  liability {decision.liability}, remedy {decision.remedy} "
+            f"({_meaning(decision.remedy)}), refund {decision.refund_amount}, penalty "
+            f"{decision.penalty_amount}, return shipping paid by "
+            f"{payer or 'nobody (no goods go back)'}",
             f"  strongest accepted proof {decision.proof_strength}, rebuttal "
             f"{decision.rebuttal_strength}",
         ]
@@ -93,14 +95,30 @@ def _outcome(case: Case) -> list[str]:
     if case.resolution in ("agreed", "merchant_timeout"):
         how = "agreed by the merchant" if case.resolution == "agreed" else "agreed by default"
         rules = f" ({', '.join(case.resolution_rules)})" if case.resolution_rules else ""
+        meaning = "" if case.remedy is None else f" ({_meaning(case.remedy)})"
         return [
-            f"  {how}{rules}: remedy {case.remedy}, refund {case.refund_amount}; "
+            f"  {how}{rules}: remedy {case.remedy}{meaning}, refund {case.refund_amount}; "
             "no liability is assigned without an adjudication"
         ]
     if case.resolution is None:
         return ["  nothing decided yet"]
+    if case.resolution == "pending_review":
+        return [
+            f"  waiting for a platform reviewer, sent by {', '.join(case.resolution_rules)} "
+            "(why: the review entry below)"
+        ]
     rules = f" ({', '.join(case.resolution_rules)})" if case.resolution_rules else ""
     return [f"  {case.resolution}{rules}: nothing was adjudicated"]
+
+
+def _meaning(remedy: Remedy) -> str:
+    """What the remedy does, in words, from the remedy table."""
+    meaning = REMEDIES[remedy]
+    if meaning.rejection:
+        return "the request is rejected: no money moves, the goods stay with the buyer"
+    if meaning.goods_back:
+        return "the goods go back to the merchant, then the money to the buyer"
+    return "the money goes to the buyer, the goods stay with the buyer"
 
 
 def _appeal(case: Case) -> list[str]:

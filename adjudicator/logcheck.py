@@ -73,6 +73,7 @@ class Told:
     rebuttal_closed_at: Any = None
     decided_at: Any = None
     appealed: bool = False
+    appeal: dict[str, Any] | None = None  # what the appeal entry says, as the snapshot keeps it
     decision: dict[str, Any] | None = None
     settled_by: str | None = None  # "decision" or "claim": what set the remedy and refund
     facts: Any = None  # the open entry's digest of the order and claim
@@ -139,6 +140,13 @@ class Told:
             self.findings.append(entry.get("finding"))
         elif event == "appeal":
             self.appealed = True
+            previous = _object(self.decision)
+            self.appeal = {
+                "by": entry.get("actor"),
+                "at": at,
+                "paid": entry.get("refund_paid"),
+                "previous": {k: previous.get(k) for k in ("liability", "remedy", "refund_amount")},
+            }
             if self.state == "awaiting_rebuttal":  # the other side answers the appeal
                 self.window = (*_REBUTTAL, at)
         elif event == "return_shipped":
@@ -222,6 +230,7 @@ def compare(
                 f"digest is {stored_facts[:12]}… but {str(told.facts)[:12]}… in its log)"
             )
     _settlement(out, told, data)
+    _appeal(out, told.appeal, data.get("appeal"))
     _decision(out, told.decision, data.get("decision"))
     _snapshot_evidence(out, told.evidence, data.get("evidence"))
     _deadline(out, told, data, stored, rulebook)
@@ -251,6 +260,23 @@ def _settlement(out: _Differences, told: Told, data: dict[str, Any]) -> None:
         return
     out.check("remedy", data.get("remedy"), None, snap)
     out.check("refund_amount", data.get("refund_amount"), None, snap)
+
+
+def _appeal(out: _Differences, told: dict[str, Any] | None, stored: Any) -> None:
+    """Who appealed, when, against which decision, and what had been paid (snapshots written
+    before appeals were kept say nothing of it)."""
+    snap = "the stored dispute"
+    if told is None or stored is None:
+        if stored is not None:
+            out.note(f"appeal is recorded in {snap} but its log has no appeal")
+        return
+    stored = _object(stored)
+    out.check("appeal.by", stored.get("by"), told["by"], snap)
+    out.check("appeal.at", _instant(stored.get("at")), _instant(told["at"]), snap)
+    out.check("appeal.paid", stored.get("paid"), told["paid"], snap)
+    previous = _object(stored.get("previous"))
+    for name, value in told["previous"].items():
+        out.check(f"appeal.previous.{name}", previous.get(name), value, snap)
 
 
 def _decision(out: _Differences, told: dict[str, Any] | None, stored: Any) -> None:

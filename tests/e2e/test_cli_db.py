@@ -86,6 +86,23 @@ def test_explain_names_facts_evidence_and_each_rule_with_its_reason(loaded: str)
     assert run("explain", "KS-NOPE", "--db", loaded).returncode == 2
 
 
+def test_explain_shows_an_override_and_an_appeal(db_url: str) -> None:
+    cases = [str(EXAMPLES / f"KS-EX-00{n}.json") for n in (17, 18)]
+    assert run("replay", "--db", db_url, *cases).returncode == 0
+    loaded = db_url
+    override = run("explain", "KS-EX-0017", "--db", loaded)
+    assert override.returncode == 0, override.stderr
+    assert "2. review.override: 划痕轻微, 部分退款 (the rules decide merchant liability: " in (
+        override.stdout
+    )
+    appealed = run("explain", "KS-EX-0018", "--db", loaded)
+    assert appealed.returncode == 0, appealed.stderr
+    out = appealed.stdout
+    assert "Appeal\n  by the merchant at 2026-03-06T09:00:00+08:00, against merchant" in out
+    assert "1299.00 of the paid refund is reversed" in out
+    assert "remedy reject_refund (the request is rejected: no money moves" in out
+
+
 def test_audit_export_is_the_chain_and_verifies(loaded: str, tmp_path: Path) -> None:
     export = run("audit", "export", "--db", loaded)
     assert export.returncode == 0

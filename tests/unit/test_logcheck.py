@@ -213,3 +213,18 @@ def test_forged_entries_and_snapshots_are_verdicts_never_exceptions(
         told.observe(entry)
     stored = StoredDispute("K", "new", None, None, "x", "y", json.dumps(snapshot))
     compare(told, stored, lambda: builtin_rulebook("kuaishou.general"))
+
+
+def test_an_edited_appeal_is_named_with_the_field() -> None:
+    replayed = replay(read_case(EXAMPLES / "KS-EX-0018.json"))
+    case, log = replayed.case, replayed.log
+    data = snapshot.to_json(case)
+    assert data["appeal"]["paid"] == "1299.00"
+    data["appeal"]["paid"] = None  # as if nothing had been paid: nothing would be reversed
+    data["appeal"]["previous"]["liability"] = "buyer"
+    problems = [str(p) for p in compare(told_of(log), stored_of(case, data), lambda: case.rulebook)]
+    assert problems == [
+        "dispute KS-EX-0018: appeal.paid is none in the stored dispute but 1299.00 in its log",
+        "dispute KS-EX-0018: appeal.previous.liability is buyer in the stored dispute but "
+        "merchant in its log",
+    ]
