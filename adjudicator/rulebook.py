@@ -25,6 +25,7 @@ from typing import Any
 
 from adjudicator.domain import (
     CATEGORIES,
+    REMEDIES,
     Claim,
     ClaimType,
     EvidenceRecord,
@@ -726,6 +727,14 @@ class _Builder:
         decides_first = (special.finding is not None and special.when != "merchant_unproven") or (
             special.when == "ineligible"
         )
+        if special.when == "no_finding" and special.finding is None:
+            self.fail(rid, "when = no_finding needs the finding it waits for")
+        if special.finding is not None and special.when not in (
+            None,
+            "no_finding",
+            "merchant_liable",
+        ):
+            self.fail(rid, f"a finding does not go with when = {special.when}")
         if decides_first and special.liability is None:
             self.fail(rid, "decides the dispute before any weighing, so it must give a liability")
         if special.claim not in claim_types:
@@ -829,6 +838,11 @@ class _Builder:
                 self.fail(rid, f"remedy must be one of {', '.join(REMEDY_CHOICES)}")
             if row.refund not in REFUNDS:
                 self.fail(rid, f"refund must be one of {', '.join(REFUNDS)}")
+            rejects = row.remedy == "rejection" or (
+                row.remedy in REMEDY_CHOICES[2:] and REMEDIES[Remedy(row.remedy)].rejection
+            )
+            if rejects != (row.refund == "zero"):
+                self.fail(rid, "a rejection refunds zero, and only a rejection does")
             if liability in out:
                 self.fail(rid, f"gives the remedy for {liability} as {out[liability].id} does")
             elif liability not in reachable:

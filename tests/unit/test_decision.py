@@ -38,7 +38,7 @@ _ids = count(1)
 def item(party: Party, kind: str, **facts: object) -> EvidenceRecord:
     accepted = bool(facts.pop("accepted", True))
     return EvidenceRecord(
-        id=f"e{next(_ids)}",
+        id=str(facts.pop("id", f"e{next(_ids)}")),
         party=party,
         kind=EvidenceKind(kind),
         sha256="0" * 64,

@@ -220,3 +220,39 @@ def test_an_archived_version_extends_the_same_version_below_it() -> None:
         load_rulebook("kuaishou.general", version="2025.9")
     with pytest.raises(RulebookError, match="not a rulebook version"):
         load_rulebook("kuaishou.general", version="../../etc/passwd")
+
+
+def test_a_rejection_refunds_zero_and_a_finding_row_says_when(tmp_path: Path) -> None:
+    refunding_rejection = _variant(
+        tmp_path,
+        'remedy = "rejection"\nrefund = "zero"',
+        'remedy = "rejection"\nrefund = "disputed"',
+    )
+    assert "remedy.buyer: a rejection refunds zero, and only a rejection does" in _problems(
+        refunding_rejection
+    )
+    zero_refund = _variant(
+        tmp_path,
+        'remedy = "refund_only"\nrefund = "disputed"',
+        'remedy = "refund_only"\nrefund = "zero"',
+        "zero.toml",
+    )
+    assert "remedy.neither: a rejection refunds zero, and only a rejection does" in _problems(
+        zero_refund
+    )
+    waiting_for_nothing = _variant(
+        tmp_path,
+        'finding = "illegal_origin"\nwhen = "no_finding"',
+        'when = "no_finding"',
+        "waiting.toml",
+    )
+    assert "special.illegal_origin.not_found: when = no_finding needs the finding" in _problems(
+        waiting_for_nothing
+    )
+    odd = _variant(
+        tmp_path,
+        'claim = "not_shipped"\nwhen = "merchant_unproven"',
+        'claim = "not_shipped"\nfinding = "carrier_loss"\nwhen = "merchant_unproven"',
+        "odd.toml",
+    )
+    assert "a finding does not go with when = merchant_unproven" in _problems(odd)
