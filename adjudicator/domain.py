@@ -99,7 +99,7 @@ class Resolution(StrEnum):
     AGREED = "agreed"  # the merchant agreed to the request
     MERCHANT_TIMEOUT = "merchant_timeout"  # agreed by default: the merchant did not answer
     WITHDRAWN = "withdrawn"
-    LAPSED = "lapsed"  # the buyer let a window pass (escalation, return shipping)
+    LAPSED = "lapsed"  # the buyer did not escalate in time: nothing was decided or agreed
     REFUSED = "refused"  # opened too late
     PENDING_REVIEW = "pending_review"  # waiting for a platform reviewer
 
