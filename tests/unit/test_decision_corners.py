@@ -9,8 +9,11 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
+import pytest
+
 from adjudicator.decision import Refusal, decide, decide_manually, needs_manual_review, penalty
 from adjudicator.domain import ClaimType, Decision, Dispute, Liability, PlatformFinding, Remedy
+from adjudicator.errors import AdjudicationError
 from adjudicator.rulebook import RemedyRow
 from tests.unit.test_decision import BUYER, CST, GENERAL, MERCHANT, SIGNED, USED_3C, dispute, item
 
@@ -307,3 +310,34 @@ def test_a_finding_row_follows_only_with_its_finding() -> None:
     )
     assert isinstance(for_merchant, Decision)
     assert for_merchant.rules == ("review.manual", "special.unofficial_repair", "remedy.merchant")
+
+
+def test_the_weighing_lists_every_item_it_counted() -> None:
+    case = dispute(
+        ClaimType.VISIBLE_DEFECT,
+        item(BUYER, "chat_record", id="E1"),  # no proof of a visible defect: not counted
+        item(BUYER, "photo", id="E2"),
+        item(BUYER, "video", id="E3"),
+        item(MERCHANT, "video", id="E4", pre_shipment=True),
+    )
+    decision = decide(case, GENERAL)
+    assert trace(decision)[1] == (
+        "weigh.equal",
+        "proof 2 (photo E2: 1, video E3: 2) against rebuttal 2 (video E4: 2): both liable",
+    )
+
+
+def test_a_platform_burden_with_no_special_row_is_an_error_that_names_the_rule() -> None:
+    specials = {
+        k: v for k, v in GENERAL.specials.items() if v.claim is not ClaimType.ILLEGAL_ORIGIN
+    }
+    book = replace(GENERAL, specials=specials)
+    with pytest.raises(AdjudicationError, match=r"^burden\.illegal_origin: the platform's burden"):
+        decide(dispute(ClaimType.ILLEGAL_ORIGIN), book)
+
+
+def test_a_reviewer_may_reject_a_not_shipped_claim_the_merchant_did_not_disprove() -> None:
+    case = dispute(ClaimType.NOT_SHIPPED, requested=Remedy.REFUND_ONLY)
+    rejected = manual(case, Liability.BUYER, Remedy.REJECT_REFUND)
+    assert isinstance(rejected, Decision)  # the unproven row follows merchant liability only
+    assert rejected.rules == ("review.manual", "review.override", "remedy.buyer")
