@@ -10,12 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.cli import run
-from tests.integration.test_rulebook_evidence import (
-    SIGNED,
-    large_photo,
-    photo_captured,
-    rulebook_file,
-)
+from tests.integration.test_rulebook_evidence import SIGNED, rulebook_file
+from tests.photos import large_photo, photo_captured
 
 REPO = Path(__file__).resolve().parents[2]
 CERTIFICATE = REPO / "examples" / "cases" / "evidence" / "KS-EX-0003" / "merchant-cert-pass.pdf"

@@ -3,12 +3,9 @@ its policy, and in the service, for disputes opened under it (tests/e2e has the 
 
 from __future__ import annotations
 
-import random
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
-
-from PIL import ExifTags, Image
 
 from adjudicator.rulebook import load_rulebook
 from adjudicator.service import Adjudicator
@@ -24,7 +21,7 @@ from evidence import (
     validate,
 )
 from tests.integration.test_service import CLAIM, escalated, hours, order
-from tests.photos import sharp_photo
+from tests.photos import large_photo, photo_captured, sharp_photo
 
 GENERAL = resources.files("adjudicator") / "rulebooks" / "kuaishou.general.toml"
 CST = timezone(timedelta(hours=8))
@@ -42,29 +39,6 @@ def rulebook_file(tmp_path: Path, name: str = "variant", **numbers: object) -> P
     path = tmp_path / f"{name}.toml"
     path.write_text(text, "utf-8")
     return path
-
-
-def large_photo(target: Path) -> Path:
-    """A sharp photo of more than 1 MiB (noise does not compress), small enough to decode in
-    process."""
-    rng = random.Random(7)
-    size = (1400, 1000)
-    Image.frombytes("RGB", size, rng.randbytes(size[0] * size[1] * 3)).save(target, quality=92)
-    assert 1024 * 1024 < target.stat().st_size < 20 * 1024 * 1024
-    return target
-
-
-def photo_captured(target: Path, at: datetime) -> Path:
-    """A sharp photo whose EXIF says it was captured at ``at``."""
-    with Image.open(sharp_photo(target.with_suffix(".plain.jpg"), 3)) as image:
-        exif = image.getexif()
-        camera = exif.get_ifd(ExifTags.IFD.Exif)
-        camera[ExifTags.Base.DateTimeOriginal] = at.strftime("%Y:%m:%d %H:%M:%S")
-        camera[ExifTags.Base.OffsetTimeOriginal] = (
-            at.strftime("%z")[:3] + ":" + at.strftime("%z")[3:]
-        )
-        image.save(target, "JPEG", quality=92, exif=exif)
-    return target
 
 
 def context(party: Party = Party.BUYER, role: Role = Role.PROOF) -> DisputeContext:
