@@ -28,6 +28,7 @@ from adjudicator.errors import (
 from evidence import (
     EvidenceError,
     EvidenceKind,
+    EvidencePolicy,
     StoreError,
     Verdict,
     context_from_json,
@@ -124,6 +125,14 @@ def _parser() -> argparse.ArgumentParser:
         "items, used_sha256, perceptual_hashes)",
     )
     check.add_argument("--json", action="store_true", help="one JSON verdict a line")
+    check.add_argument(
+        "--rulebook",
+        metavar="ID_OR_FILE",
+        default="kuaishou.general",
+        help="the rulebook whose numbers apply (sizes, pixels, durations, the capture "
+        "tolerance, the certificate age, sharpness; its time zone): a built-in id or a "
+        "rulebook file (default: kuaishou.general)",
+    )
     check.set_defaults(run=_evidence_check)
 
     _replay_command(commands)
@@ -363,9 +372,10 @@ def _evidence_check(args: argparse.Namespace, out: TextIO) -> int:
     for path in args.files:
         if not path.is_file():
             raise UsageError(f"{path}: no such file")
+    policy = _evidence_policy(args.rulebook)
     code = EXIT_OK
     for path in args.files:
-        verdict = validate(path, args.kind, declared=meta, context=context)
+        verdict = validate(path, args.kind, declared=meta, context=context, policy=policy)
         if not verdict.accepted:
             code = EXIT_REJECTED
         if args.json:
@@ -373,6 +383,16 @@ def _evidence_check(args: argparse.Namespace, out: TextIO) -> int:
         else:
             out.write(_describe(str(path), verdict) + "\n")
     return code
+
+
+def _evidence_policy(rulebook: str) -> EvidencePolicy:
+    """What evidence is held to: the numbers of a rulebook (RULES.md section 6)."""
+    from adjudicator.rulebook import RulebookError, load_rulebook
+
+    try:
+        return load_rulebook(_rulebook_argument("--rulebook", rulebook)).evidence_policy()
+    except RulebookError as exc:
+        raise UsageError(f"rulebook: {exc}") from None
 
 
 def _describe(file: str, verdict: Verdict) -> str:

@@ -24,7 +24,6 @@ from pathlib import Path
 from adjudicator.domain import EvidenceRecord
 from adjudicator.workflow import Event, Submission
 from evidence import (
-    DEFAULT_POLICY,
     DisputeContext,
     EvidencePolicy,
     KnownEvidence,
@@ -39,9 +38,11 @@ _log = logging.getLogger("adjudicator")
 
 
 class Intake:
-    """The received files of one unit of work, by submission."""
+    """The received files of one unit of work, by submission, each validated by ``policy``:
+    the dispute's rulebook's (:meth:`Rulebook.evidence_policy`), never a default in code. A
+    unit of work that takes no files (an event without evidence) has none."""
 
-    def __init__(self, store: ContentStore, policy: EvidencePolicy = DEFAULT_POLICY) -> None:
+    def __init__(self, store: ContentStore, policy: EvidencePolicy | None) -> None:
         self.store, self.policy = store, policy
         self._received: dict[int, tuple[Submission, Received]] = {}
 
@@ -51,6 +52,8 @@ class Intake:
         known = self._received.get(id(submission))
         if known is not None:
             return known[1]
+        if self.policy is None:
+            raise RuntimeError("a unit of work without an evidence policy was given a file")
         received = receive(
             submission.file,
             submission.kind,

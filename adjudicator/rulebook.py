@@ -36,6 +36,7 @@ from adjudicator.domain import (
 )
 from adjudicator.errors import RulebookError as RulebookError  # noqa: PLC0414 (re-exported)
 from evidence import DEFAULT_POLICY, EvidenceKind, EvidencePolicy, Party
+from evidence.policy import MIB
 
 BUILTIN = ("kuaishou.general", "kuaishou.used_3c")
 RULEBOOK_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}", re.ASCII)
@@ -59,8 +60,25 @@ DEADLINES = (
     "deadline.no_reason_return",
 )
 _TOP_LEVEL = {"id", "version", "extends", "claim_types", "rules"}
+# The numbers of RULES.md section 6 that an `evidence` rule gives (the sharpness threshold and
+# the near-duplicate distance are the settings rule's), each with the least and the most a sound
+# rulebook may say, and whether it must be a whole number. A rulebook without an evidence rule
+# (2026.1's) takes the evidence policy's defaults, which are RULES.md's.
+EVIDENCE_SIZES = {kind: f"{kind.value}_max_mib" for kind in EvidenceKind}
+_EVIDENCE_NUMBERS: dict[str, tuple[bool, float, float]] = {
+    **dict.fromkeys(EVIDENCE_SIZES.values(), (True, 1, 2048)),  # MiB, up to 2 GiB
+    # above 100 MP an image does not decode within the decoder's memory and CPU bounds anyway
+    "max_pixels": (True, 1, 100_000_000),
+    "photo_min_short_side": (True, 1, 65535),  # 65535: the longest side JPEG allows
+    "video_min_short_side": (True, 1, 65535),
+    "video_min_seconds": (False, 0.001, 86400),  # seconds, up to a day
+    "video_max_seconds": (False, 0.001, 86400),
+    "capture_tolerance_hours": (False, 0, 8760),  # none to a year
+    "certificate_max_age_days": (True, 1, 3660),
+}
 # what a rule of each kind may say (and must say, when the value is True)
 _FIELDS: dict[str, dict[str, bool]] = {
+    "evidence": dict.fromkeys(_EVIDENCE_NUMBERS, True),
     "settings": {
         "zone": True,
         "both_ratio": True,
@@ -240,12 +258,45 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class EvidenceLimits:
+    """The numbers evidence validation applies that RULES.md section 6 makes rulebook values:
+    those of the rulebook's ``evidence`` rule (``rule``), or, in a rulebook without one (the
+    2026.1 releases), the evidence policy's defaults (``rule`` None)."""
+
+    rule: str | None
+    size_limits: Mapping[EvidenceKind, int]  # bytes
+    max_pixels: int
+    photo_min_short_side: int
+    video_min_short_side: int
+    video_min_seconds: float
+    video_max_seconds: float
+    capture_tolerance: timedelta
+    certificate_max_age_days: int
+
+    @classmethod
+    def defaults(cls) -> EvidenceLimits:
+        policy = DEFAULT_POLICY
+        return cls(
+            rule=None,
+            size_limits=dict(policy.size_limits),
+            max_pixels=policy.max_pixels,
+            photo_min_short_side=policy.photo_min_short_side,
+            video_min_short_side=policy.video_min_short_side,
+            video_min_seconds=policy.video_min_seconds,
+            video_max_seconds=policy.video_max_seconds,
+            capture_tolerance=policy.capture_tolerance,
+            certificate_max_age_days=policy.certificate_max_age_days,
+        )
+
+
+@dataclass(frozen=True)
 class Rulebook:
     id: str
     version: str
     digest: str
     claim_types: frozenset[ClaimType]
     settings: Settings
+    evidence: EvidenceLimits
     strength: Mapping[str, int]
     deadlines: Mapping[str, timedelta]
     burdens: Mapping[ClaimType, Burden]
@@ -296,7 +347,18 @@ class Rulebook:
         return (s for s in self.specials.values() if s.claim is claim)
 
     def evidence_policy(self) -> EvidencePolicy:
+        """The numbers the engine validates this rulebook's evidence by: its ``evidence`` and
+        ``settings`` rules' (the decoder's own bounds stay the policy's)."""
+        limits = self.evidence
         return EvidencePolicy(
+            size_limits=dict(limits.size_limits),
+            max_pixels=limits.max_pixels,
+            photo_min_short_side=limits.photo_min_short_side,
+            video_min_short_side=limits.video_min_short_side,
+            video_min_seconds=limits.video_min_seconds,
+            video_max_seconds=limits.video_max_seconds,
+            capture_tolerance=limits.capture_tolerance,
+            certificate_max_age_days=limits.certificate_max_age_days,
             sharpness_threshold=self.settings.sharpness_threshold,
             near_duplicate_distance=self.settings.near_duplicate_distance,
             zone=self.settings.zone,
@@ -498,6 +560,7 @@ class _Builder:
             identity = self._identity()
             claim_types = self._claim_types()
             settings = self._settings(by_kind["settings"])
+            evidence = self._evidence(by_kind["evidence"])
             strength = self._strength(by_kind["strength"])
             deadlines = {
                 rid: d
@@ -520,7 +583,7 @@ class _Builder:
             # a value of a type no check above expected: unsound, said in one line
             self.fail(None, f"a value of the wrong type or range ({type(exc).__name__}: {exc})")
             return None
-        if self.problems or settings is None or identity is None:
+        if self.problems or settings is None or evidence is None or identity is None:
             return None
         return Rulebook(
             id=identity[0],
@@ -528,6 +591,7 @@ class _Builder:
             digest=self._digest(),
             claim_types=claim_types,
             settings=settings,
+            evidence=evidence,
             strength=strength,
             deadlines=deadlines,
             burdens=burdens,
@@ -599,6 +663,57 @@ class _Builder:
         except (TypeError, ValueError) as exc:
             self.fail(rid, str(exc))
             return None
+
+    def _evidence(self, rules: dict[str, dict[str, Any]]) -> EvidenceLimits | None:
+        """The evidence rule's numbers, each checked; a rulebook may have none (then the
+        policy's defaults), not two."""
+        if not rules:
+            return EvidenceLimits.defaults()
+        if len(rules) > 1:
+            self.fail(
+                None, f"has {len(rules)} evidence rules ({', '.join(rules)}); it may have one"
+            )
+            return None
+        rid, rule = next(iter(rules.items()))
+        numbers: dict[str, float] = {}
+        for name, (whole, least, most) in _EVIDENCE_NUMBERS.items():
+            value = rule[name]
+            number = int if whole else int | float
+            if not (isinstance(value, number) and not isinstance(value, bool)) or not (
+                least <= value <= most  # NaN is neither
+            ):
+                wanted = "a whole number" if whole else "a number"
+                self.fail(rid, f"{name} = {value!r} must be {wanted} from {least:,} to {most:,}")
+                continue
+            numbers[name] = value
+        if len(numbers) < len(_EVIDENCE_NUMBERS):
+            return None
+        shortest, longest = numbers["video_min_seconds"], numbers["video_max_seconds"]
+        if shortest > longest:
+            self.fail(
+                rid,
+                f"video_min_seconds = {shortest!r} is more than video_max_seconds = {longest!r}",
+            )
+            return None
+        side, pixels = int(numbers["photo_min_short_side"]), int(numbers["max_pixels"])
+        if side * side > pixels:
+            self.fail(
+                rid,
+                f"photo_min_short_side = {side} needs at least {side * side:,} pixels, more than "
+                f"max_pixels = {pixels:,}: no photo could be accepted",
+            )
+            return None
+        return EvidenceLimits(
+            rule=rid,
+            size_limits={kind: int(numbers[name]) * MIB for kind, name in EVIDENCE_SIZES.items()},
+            max_pixels=pixels,
+            photo_min_short_side=side,
+            video_min_short_side=int(numbers["video_min_short_side"]),
+            video_min_seconds=float(shortest),
+            video_max_seconds=float(longest),
+            capture_tolerance=timedelta(hours=numbers["capture_tolerance_hours"]),
+            certificate_max_age_days=int(numbers["certificate_max_age_days"]),
+        )
 
     def _strength(self, rules: dict[str, dict[str, Any]]) -> dict[str, int]:
         found = self._one(rules, "strength")

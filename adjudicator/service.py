@@ -55,7 +55,7 @@ from adjudicator.examine import Intake
 from adjudicator.persistence import DisputeRow, EvidenceRow, epoch_us
 from adjudicator.rulebook import BUILTIN, Rulebook, load_released, load_rulebook
 from adjudicator.workflow import Case, Event, Submission
-from evidence import DEFAULT_POLICY, EvidencePolicy, FilesystemStore, Party
+from evidence import EvidencePolicy, FilesystemStore, Party
 from evidence.store import Collected, ContentStore
 
 EVIDENCE_DIR_ENV = "ADJUDICATOR_EVIDENCE_DIR"
@@ -521,14 +521,14 @@ class Adjudicator:
             repository.save(unit, row.rulebook, request)
         return case, True
 
-    def _intake(self, policy: EvidencePolicy = DEFAULT_POLICY) -> Intake:
+    def _intake(self, policy: EvidencePolicy | None) -> Intake:
         return Intake(self.store, policy)
 
     def _receive(self, case_id: str, event: Event) -> Intake:
         """The event's evidence files, received (copied and decoded) before any transaction:
         a slow file holds no lock. The policy is the dispute's rulebook's, read first."""
         if not event.evidence:
-            return self._intake()
+            return self._intake(None)  # nothing to validate
         with Session(self.engine) as session:
             row = repository.load(session, case_id, self._stored_rulebook)[0]
         book = self._stored_rulebook(row.rulebook, row.rulebook_digest)
@@ -554,7 +554,8 @@ class Adjudicator:
                 for row in rows:
                     try:  # loading and firing write nothing; the writes are flushed below
                         case = repository.case_of(row, self._stored_rulebook)
-                        unit = repository.Unit(session, case, row, self._intake())
+                        policy = case.rulebook.evidence_policy()
+                        unit = repository.Unit(session, case, row, self._intake(policy))
                         fired += unit.advance(now)
                     except AdjudicationError as exc:
                         failed[row.case_id] = str(exc)

@@ -1,4 +1,11 @@
-"""The numbers evidence validation applies. Defaults are RULES.md's; a rulebook overrides them."""
+"""The numbers evidence validation applies.
+
+The defaults are those of RULES.md section 6; the engine takes them from its rulebook (the
+adjudicator's ``Rulebook.evidence_policy()``: its ``evidence`` and ``settings`` rules), so
+these matter to a library user of this package, and to a rulebook that states none (the
+2026.1 releases). The decoder's own bounds (the sandbox's wall clock and memory, the frames and
+PDF pages decoded) are not rules of the platform and stay here.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +29,8 @@ def _default_size_limits() -> dict[EvidenceKind, int]:
 
 @dataclass(frozen=True)
 class EvidencePolicy:
-    """Thresholds and limits for validating evidence.
+    """Thresholds and limits for validating evidence: the defaults of RULES.md; the engine
+    takes them from its rulebook.
 
     ``sharpness_threshold`` is calibrated on ``shared/corpus/photos/real``: every real photo
     there scores at least 0.198 and every one of them blurred with ``GaussianBlur(8)`` at most

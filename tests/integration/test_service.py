@@ -153,7 +153,7 @@ def test_a_stale_writer_gets_a_conflict_and_changes_nothing(service: Adjudicator
     service.agree("D-1", at=hours(1))  # another writer moves the dispute on
 
     with Session(service.engine) as session, session.begin():
-        unit = Unit(session, stale_case, stale_row, Intake(service.store))
+        unit = Unit(session, stale_case, stale_row, Intake(service.store, None))
         unit.apply(Event(hours(2), Party.MERCHANT, "reject"))
         with pytest.raises(ConflictError, match="D-1 was changed by another writer"):
             save(unit, stale_row.rulebook)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from adjudicator.examine import Intake
+from adjudicator.rulebook import load_rulebook
 from adjudicator.workflow import Submission
 from evidence import EvidenceKind, FilesystemStore
 
@@ -77,7 +78,7 @@ def test_bytes_that_cannot_be_linked_after_the_commit_stay_staged_for_gc(
     """The command has happened once its transaction commits: a failure to link its bytes
     does not undo or repeat it; they stay staged, and gc makes them objects."""
     store = FilesystemStore(tmp_path)
-    intake = Intake(store)
+    intake = Intake(store, load_rulebook("kuaishou.general").evidence_policy())
     item = Submission(EvidenceKind.CHAT_RECORD, tmp_path / "chat.txt")
     item.file.write_text("买家: 屏幕有裂痕", "utf-8")
     received = intake.receive(item)

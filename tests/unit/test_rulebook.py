@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,8 @@ from adjudicator.rulebook import (
     load_released,
     load_rulebook,
 )
+from evidence import DEFAULT_POLICY, EvidenceKind, EvidencePolicy
+from evidence.policy import MIB
 
 GENERAL_TEXT = (resources.files("adjudicator") / "rulebooks" / "kuaishou.general.toml").read_text()
 
@@ -82,6 +85,117 @@ def test_the_rulebook_sets_the_decoding_bounds(tmp_path: Path) -> None:
 
 
 SETTINGS = "near_duplicate_distance = 6"  # the last line of the settings rule
+LIMITS = "certificate_max_age_days = 365"  # the last line of the evidence rule
+
+# RULES.md section 6, number by number: what the built-in evidence rule must state
+SECTION_6 = {
+    "photo_max_mib": 20,
+    "inspection_certificate_max_mib": 20,
+    "video_max_mib": 200,
+    "logistics_record_max_mib": 5,
+    "chat_record_max_mib": 5,
+    "max_pixels": 40_000_000,
+    "photo_min_short_side": 480,
+    "video_min_short_side": 240,
+    "video_min_seconds": 1,
+    "video_max_seconds": 600,
+    "capture_tolerance_hours": 24,
+    "certificate_max_age_days": 365,
+}
+
+
+def test_the_built_in_rulebook_states_every_number_of_section_6() -> None:
+    """Nothing of RULES.md section 6 falls back to a default in code: the general rulebook
+    says each number (the overlay inherits them)."""
+    rules = tomllib.loads(GENERAL_TEXT)["rules"]
+    assert rules["evidence.limits"] == {"kind": "evidence", **SECTION_6}
+    assert rules["settings"]["sharpness_threshold"] == 0.10
+    assert rules["settings"]["near_duplicate_distance"] == 6
+    for rulebook_id in BUILTIN:
+        book = load_rulebook(rulebook_id)
+        assert book.evidence.rule == "evidence.limits"
+        policy = book.evidence_policy()
+        assert {kind: policy.size_limit(kind) for kind in EvidenceKind} == {
+            kind: SECTION_6[f"{kind.value}_max_mib"] * MIB for kind in EvidenceKind
+        }
+        assert policy.capture_tolerance == timedelta(hours=24)
+        assert policy.certificate_max_age_days == 365
+
+
+def test_every_number_of_section_6_comes_from_the_rulebook(tmp_path: Path) -> None:
+    """Each number the rulebook states is the one validation applies: a rulebook that says
+    other numbers gives a policy in which every one of them differs from the default."""
+    other = {name: value + 1 for name, value in SECTION_6.items()}
+    evidence = "".join(f"{name} = {value}\n" for name, value in other.items())
+    path = tmp_path / "other.toml"
+    text = GENERAL_TEXT.replace("sharpness_threshold = 0.10", "sharpness_threshold = 0.2")
+    text = text.replace("near_duplicate_distance = 6", "near_duplicate_distance = 3")
+    start = text.index("photo_max_mib")
+    end = text.index(LIMITS) + len(LIMITS) + 1
+    path.write_text(text[:start] + evidence + text[end:])
+    policy = load_rulebook(path).evidence_policy()
+    for kind in EvidenceKind:
+        assert policy.size_limit(kind) == other[f"{kind.value}_max_mib"] * MIB
+    assert policy.max_pixels == 40_000_001
+    assert (policy.photo_min_short_side, policy.video_min_short_side) == (481, 241)
+    assert (policy.video_min_seconds, policy.video_max_seconds) == (2.0, 601.0)
+    assert policy.capture_tolerance == timedelta(hours=25)
+    assert policy.certificate_max_age_days == 366
+    assert (policy.sharpness_threshold, policy.near_duplicate_distance) == (0.2, 3)
+    rule_numbers = (
+        "size_limits",
+        "max_pixels",
+        "photo_min_short_side",
+        "video_min_short_side",
+        "video_min_seconds",
+        "video_max_seconds",
+        "capture_tolerance",
+        "certificate_max_age_days",
+        "sharpness_threshold",
+        "near_duplicate_distance",
+    )
+    for name in rule_numbers:
+        assert getattr(policy, name) != getattr(DEFAULT_POLICY, name), name
+
+
+def test_the_evidence_rule_sets_the_evidence_policy(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "photo_max_mib = 20", "photo_max_mib = 1")
+    path.write_text(
+        path.read_text()
+        .replace("capture_tolerance_hours = 24", "capture_tolerance_hours = 72")
+        .replace(LIMITS, "certificate_max_age_days = 30")
+    )
+    policy = load_rulebook(path).evidence_policy()
+    assert policy.size_limit(EvidenceKind.PHOTO) == MIB
+    assert policy.size_limit(EvidenceKind.VIDEO) == 200 * MIB
+    assert policy.capture_tolerance == timedelta(hours=72)
+    assert policy.certificate_max_age_days == 30
+    # fractional hours and seconds are durations too
+    half = _variant(tmp_path, "capture_tolerance_hours = 24", "capture_tolerance_hours = 0.5")
+    assert load_rulebook(half).evidence_policy().capture_tolerance == timedelta(minutes=30)
+
+
+def test_the_archived_releases_have_no_evidence_rule_and_keep_the_default_policy() -> None:
+    """2026.1 said none of these numbers: its disputes are still judged by the defaults (which
+    are RULES.md's, the numbers 2026.2 states)."""
+    for rulebook_id in BUILTIN:
+        released = load_rulebook(rulebook_id, version="2026.1")
+        assert released.evidence.rule is None
+        assert released.evidence_policy() == EvidencePolicy()
+        assert load_rulebook(rulebook_id).evidence_policy() == EvidencePolicy()
+
+
+def test_an_overlay_may_replace_the_evidence_rule(tmp_path: Path) -> None:
+    (tmp_path / "base.toml").write_text(GENERAL_TEXT.replace("kuaishou.general", "base"))
+    overlay = tmp_path / "overlay.toml"
+    numbers = {**SECTION_6, "video_max_seconds": 300}
+    overlay.write_text(
+        'id = "overlay"\nversion = "1"\nextends = "base"\n'
+        f"claim_types = {_claim_types()}\n"
+        '[rules."evidence.limits"]\nkind = "evidence"\n'
+        + "".join(f"{name} = {value}\n" for name, value in numbers.items())
+    )
+    assert load_rulebook(overlay).evidence_policy().video_max_seconds == 300.0
 
 
 @pytest.mark.parametrize(
@@ -119,6 +233,52 @@ SETTINGS = "near_duplicate_distance = 6"  # the last line of the settings rule
         (SETTINGS, f"{SETTINGS}\njpeg_max_scans = 3.5", "jpeg_max_scans = 3.5 must be a whole"),
         (SETTINGS, f"{SETTINGS}\ndecoder_cpu_seconds = 0", "must be a number above 0"),
         (SETTINGS, f"{SETTINGS}\nvideo_timing_tolerance = 1", "must be a number above 1"),
+        # the evidence rule: every number checked, the rule and the field named
+        (
+            "max_pixels = 40_000_000",
+            "max_pixels = 40_000_000.5",
+            "rule evidence.limits: max_pixels = 40000000.5 must be a whole number "
+            "from 1 to 100,000,000",
+        ),
+        (
+            "photo_max_mib = 20",
+            "photo_max_mib = -20",
+            "rule evidence.limits: photo_max_mib = -20 must be a whole number from 1 to 2,048",
+        ),
+        ("video_max_mib = 200", "video_max_mib = 0", "video_max_mib = 0 must be a whole number"),
+        ("video_max_mib = 200", "video_max_mib = 4096", "video_max_mib = 4096 must be"),
+        ("video_max_mib = 200", 'video_max_mib = "200"', "video_max_mib = '200' must be"),
+        (LIMITS, "certificate_max_age_days = 365.0", "certificate_max_age_days = 365.0 must be"),
+        (LIMITS, "certificate_max_age_days = 36500", "from 1 to 3,660"),
+        ("photo_min_short_side = 480", "photo_min_short_side = true", "= True must be"),
+        (
+            "capture_tolerance_hours = 24",
+            "capture_tolerance_hours = -1",
+            "capture_tolerance_hours = -1 must be a number from 0 to 8,760",
+        ),
+        ("capture_tolerance_hours = 24", "capture_tolerance_hours = nan", "= nan must be"),
+        ("video_min_seconds = 1", "video_min_seconds = inf", "video_min_seconds = inf must be"),
+        ("video_min_seconds = 1", "video_min_seconds = 0", "from 0.001 to 86,400"),
+        (
+            "video_min_seconds = 1",
+            "video_min_seconds = 700",
+            "rule evidence.limits: video_min_seconds = 700 is more than video_max_seconds = 600",
+        ),
+        (
+            "photo_min_short_side = 480",
+            "photo_min_short_side = 8000",
+            "photo_min_short_side = 8000 needs at least 64,000,000 pixels, more than "
+            "max_pixels = 40,000,000: no photo could be accepted",
+        ),
+        ("video_max_seconds = 600\n", "", "evidence.limits: missing key(s) video_max_seconds"),
+        (LIMITS, f"{LIMITS}\ncolour = 1", "evidence.limits: unknown key(s) colour"),
+        (
+            '[rules."evidence.limits"]',
+            '[rules."evidence.other"]\nkind = "evidence"\n'
+            + "".join(f"{name} = {value}\n" for name, value in SECTION_6.items())
+            + '[rules."evidence.limits"]',
+            "has 2 evidence rules (evidence.limits, evidence.other); it may have one",
+        ),
     ],
 )
 def test_unsound_rulebooks_do_not_load(tmp_path: Path, old: str, new: str, expected: str) -> None:
@@ -183,11 +343,11 @@ RELEASED = {
     (
         "kuaishou.general",
         "2026.2",
-    ): "b24c4c8c601ecca02d04e51983750729b4f98269214423b72faacbb2786eb3aa",
+    ): "fdac254b912fd7c15b9d724778f6ccce7cab47e0692a7be05ac63e1cbb73727b",
     (
         "kuaishou.used_3c",
         "2026.2",
-    ): "bcd99da53c3ae62c06dddb8e8ba4d3be372d3f8b2f15da666f945586035630c5",
+    ): "71a0309e496309c9db7e0891c82cc2228a0ec859102c2afcde35eb53983a35b9",
 }
 
 
