@@ -225,3 +225,50 @@ def test_each_command_in_each_state(state: State, command: str) -> None:
         before
     )
     assert journal.entries == []
+
+
+# --- the machine is built from the table, and fire() reports what it refuses ------------------
+def test_the_machine_built_from_the_table_has_exactly_its_transitions() -> None:
+    from adjudicator.lifecycle import TABLE, _build
+
+    machine = _build()  # what MACHINE was built with, called again so that it is checked
+    assert list(machine.states) == [s.value for s in State]
+    assert machine.initial == S.NEW.value
+    built = {
+        (trigger, source, t.dest, tuple(c.func for c in t.conditions))
+        for trigger, event in machine.events.items()
+        for source, transitions in event.transitions.items()
+        for t in transitions
+    }
+    table = {
+        (trigger, s.value, None if dest is None else dest.value, (f"guard_{c}",) if c else ())
+        for trigger, sources, dest, c in TABLE
+        for s in sources
+    }
+    assert built == table  # and nothing else: no automatic to_<state> triggers
+    assert not any(name.startswith("to_") for name in machine.events)
+
+
+def test_fire_names_the_dispute_state_and_event_it_refuses() -> None:
+    from adjudicator.errors import AdjudicationError
+    from adjudicator.lifecycle import fire
+
+    with pytest.raises(RefusedEvent) as unknown:
+        fire("KS-9", S.REQUESTED, "teleport")
+    assert (unknown.value.case_id, unknown.value.state, unknown.value.event, unknown.value.why) == (
+        "KS-9",
+        S.REQUESTED,
+        "teleport",
+        "no such event",
+    )
+    with pytest.raises(RefusedEvent) as unmet:
+        fire("KS-9", S.DECIDED, "appeal", {"may_appeal": lambda: False})
+    assert (unmet.value.case_id, unmet.value.why) == ("KS-9", "its conditions do not hold")
+    assert str(unmet.value) == (
+        "dispute KS-9: appeal is not allowed in state decided: its conditions do not hold"
+    )
+    with pytest.raises(AdjudicationError) as unanswered:
+        fire("KS-9", S.DECIDED, "appeal", {})
+    assert str(unanswered.value).startswith("dispute KS-9: appeal needs the condition ")
+    assert "guard_may_appeal" in str(unanswered.value)
+    assert not isinstance(unanswered.value, RefusedEvent)
