@@ -181,7 +181,15 @@ def _parser() -> argparse.ArgumentParser:
     _database_commands(commands)
     _store_commands(commands)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of a case file")
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of a case file (or, with --rulebook, of a rulebook file)",
+    )
+    schema.add_argument(
+        "--rulebook",
+        action="store_true",
+        help="the schema of a rulebook file (its TOML read as JSON) instead",
+    )
     schema.set_defaults(run=_schema)
 
     audit_commands = _audit_commands(commands)
@@ -540,6 +548,11 @@ def _rulebook_argument(option: str, given: str | Path) -> str | Path:
 
 
 def _schema(args: argparse.Namespace, out: TextIO) -> int:
+    if args.rulebook:
+        from adjudicator.rulemodel import rulebook_schema
+
+        out.write(json.dumps(rulebook_schema(), indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
     from adjudicator.schema import case_schema
 
     out.write(json.dumps(case_schema(), indent=2, ensure_ascii=False) + "\n")

@@ -7,25 +7,20 @@ the rulebook below it) and ``rules``: a table keyed by stable rule id, each rule
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
-import re
 import stat
 import tomllib
-import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from adjudicator.domain import (
-    CATEGORIES,
-    REMEDIES,
     Claim,
     ClaimType,
     EvidenceRecord,
@@ -35,15 +30,30 @@ from adjudicator.domain import (
     Remedy,
 )
 from adjudicator.errors import RulebookError as RulebookError  # noqa: PLC0414 (re-exported)
+from adjudicator.rulemodel import (
+    EVIDENCE_SIZES,
+    KINDS,
+    RULE_ID,
+    VERSION,
+    BurdenRule,
+    DeadlineRule,
+    EvidenceRule,
+    RemedyRule,
+    ReviewRule,
+    ScopeRule,
+    SettingsRule,
+    SpecialRule,
+    StrengthRule,
+    WeighRule,
+    validate_rule,
+    validate_top,
+)
+from adjudicator.rulemodel import RULEBOOK_ID as RULEBOOK_ID  # noqa: PLC0414 (re-exported)
 from evidence import DEFAULT_POLICY, EvidenceKind, EvidencePolicy, Party
 from evidence.policy import MIB
 
 BUILTIN = ("kuaishou.general", "kuaishou.used_3c")
-RULEBOOK_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}", re.ASCII)
-"""What a rulebook id looks like (``kuaishou.used_3c``): never a path."""
-_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,31}", re.ASCII)
 MAX_RULEBOOK_BYTES = 1024 * 1024
-MAX_DEADLINE = timedelta(days=3660)  # no deadline of the rules comes near ten years
 # Every deadline rule the workflow and the decision look up: a rulebook lacking one is unsound
 # (it would fail at run time, in the middle of a dispute).
 DEADLINES = (
@@ -60,84 +70,8 @@ DEADLINES = (
     "deadline.no_reason_return",
 )
 _TOP_LEVEL = {"id", "version", "extends", "claim_types", "rules"}
-# The numbers of RULES.md section 6 that an `evidence` rule gives (the sharpness threshold and
-# the near-duplicate distance are the settings rule's), each with the least and the most a sound
-# rulebook may say, and whether it must be a whole number. A rulebook without an evidence rule
-# (2026.1's) takes the evidence policy's defaults, which are RULES.md's.
-EVIDENCE_SIZES = {kind: f"{kind.value}_max_mib" for kind in EvidenceKind}
-_EVIDENCE_NUMBERS: dict[str, tuple[bool, float, float]] = {
-    **dict.fromkeys(EVIDENCE_SIZES.values(), (True, 1, 2048)),  # MiB, up to 2 GiB
-    # above 100 MP an image does not decode within the decoder's memory and CPU bounds anyway
-    "max_pixels": (True, 1, 100_000_000),
-    "photo_min_short_side": (True, 1, 65535),  # 65535: the longest side JPEG allows
-    "video_min_short_side": (True, 1, 65535),
-    "video_min_seconds": (False, 0.001, 86400),  # seconds, up to a day
-    "video_max_seconds": (False, 0.001, 86400),
-    "capture_tolerance_hours": (False, 0, 8760),  # none to a year
-    "certificate_max_age_days": (True, 1, 3660),
-}
-# what a rule of each kind may say (and must say, when the value is True)
-_FIELDS: dict[str, dict[str, bool]] = {
-    "evidence": dict.fromkeys(_EVIDENCE_NUMBERS, True),
-    "settings": {
-        "zone": True,
-        "both_ratio": True,
-        # 2026.1's manual review settings (later rulebooks say it with review rules)
-        "manual_review_amount": False,
-        "manual_review_near_duplicate": False,
-        "sharpness_threshold": True,
-        "near_duplicate_distance": True,
-        "accreditation_registry": False,
-        "jpeg_max_scans": False,
-        "jpeg_max_segments": False,
-        "decoder_cpu_seconds": False,
-        "video_timing_tolerance": False,
-    },
-    "strength": {
-        "photo": True,
-        "chat_record": True,
-        "video": True,
-        "logistics_record": True,
-        "inspection_certificate": True,
-        "inspection_certificate_accredited": True,
-        # 2026.1 gave findings a strength; no rule weighs them (special and review rows do)
-        "platform_finding": False,
-    },
-    "scope": {"claim": True, "categories": False, "remedies": False},
-    "review": {"when": True, "amount": False},
-    "deadline": {"days": False, "hours": False},
-    "burden": {
-        "claim": True,
-        "party": True,
-        "proof": True,
-        "rebuttal": True,
-        "serial_bonus": False,
-    },
-    "weigh": {"proof": True, "rebuttal": True, "liability": True},
-    "special": {
-        "claim": True,
-        "finding": False,
-        "when": False,
-        "liability": False,
-        "remedy": False,
-        "violation": False,
-        "return_shipping": False,
-        "exclusions": False,
-    },
-    "remedy": {
-        "liability": True,
-        "remedy": True,
-        "refund": True,
-        "return_shipping": False,
-        "penalty_multiplier": True,
-        "penalty_minimum": True,
-    },
-}
-QUALIFIERS = ("pre_shipment", "pass", "fail", "shipped", "delivered")
 _SHIPPED = frozenset({"shipped", "in_transit", "delivered"})
-WEIGH_PROOF = ("none", "some")
-WEIGH_REBUTTAL = ("any", "none", "weaker", "equal", "stronger")
-WEIGH_LIABILITY = ("burdened", "other", "both")
+# the situations of the weighing table: (proof, rebuttal), each covered by exactly one row
 SITUATIONS = (
     ("none", "none"),
     ("none", "stronger"),
@@ -146,10 +80,6 @@ SITUATIONS = (
     ("some", "equal"),
     ("some", "stronger"),
 )
-SPECIAL_WHEN = ("no_finding", "merchant_unproven", "ineligible", "both_liable", "merchant_liable")
-REVIEW_WHEN = ("paid_amount_at_least", "near_duplicate", "unused_finding")
-REMEDY_CHOICES = ("requested", "rejection", *(r.value for r in Remedy))
-REFUNDS = ("disputed", "zero", "ratio")
 
 
 @dataclass(frozen=True)
@@ -377,7 +307,7 @@ def load_rulebook(name_or_path: str | Path, *, version: str | None = None) -> Ru
     the rulebooks it extends taken at the same version; disputes opened under it reload it."""
     if version is not None and name_or_path not in BUILTIN:
         raise RulebookError([f"{name_or_path}: only a built-in rulebook has earlier versions"])
-    if version is not None and not _VERSION.fullmatch(version):
+    if version is not None and not VERSION.fullmatch(version):
         raise RulebookError([f"{name_or_path}: {version!r} is not a rulebook version"])
     layers = _layers(name_or_path, version)
     problems: list[str] = []
@@ -437,18 +367,6 @@ def _layers(name_or_path: str | Path, version: str | None) -> list[tuple[str, di
             raise RulebookError([f"{origin}: extends must be a rulebook id, not a path"])
         current = extends
     return layers
-
-
-_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*)*", re.ASCII)
-
-
-@functools.cache
-def _known_zone(name: str) -> bool:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
 
 
 def _plain_values(node: Any, where: str) -> None:
@@ -519,6 +437,9 @@ def _read(
 
 
 class _Builder:
+    """The rulebook from its layered rules: each rule checked against its kind's model
+    (:mod:`adjudicator.rulemodel`), then what no single rule can say."""
+
     def __init__(
         self,
         origin: str,
@@ -530,57 +451,46 @@ class _Builder:
         self.top = top
         self.rules = rules
         self.problems = problems
+        self.invalid: dict[str, dict[str, Any]] = {}  # the rules that failed their model, by id
 
     def fail(self, rule_id: str | None, message: str) -> None:
         origin = self.rules[rule_id][0] if rule_id in self.rules else self.origin
         self.problems.append(f"{origin}: {'rule ' + rule_id + ': ' if rule_id else ''}{message}")
 
+    def failed(self, kind: str) -> list[dict[str, Any]]:
+        """The rules of ``kind`` that did not pass their model (already named): what follows
+        from their absence is not said again."""
+        return [raw for raw in self.invalid.values() if raw.get("kind") == kind]
+
     def build(self) -> Rulebook | None:
-        by_kind: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in _FIELDS}
-        for rule_id, (_, rule) in sorted(self.rules.items()):
-            if not isinstance(rule, dict):
-                self.fail(rule_id, "must be a table")
+        by_kind: dict[type[Any], dict[str, Any]] = {model: {} for model in KINDS.values()}
+        for rule_id, (_, raw) in sorted(self.rules.items()):
+            if not RULE_ID.fullmatch(rule_id):
+                self.fail(None, f"{rule_id!r} is not a rule id (lower-case letters, digits, _.-)")
                 continue
-            kind = rule.get("kind")
-            if not isinstance(kind, str) or kind not in _FIELDS:
-                self.fail(rule_id, f"unknown kind {kind!r} (one of {', '.join(_FIELDS)})")
-                continue
-            fields = _FIELDS[kind]
-            unknown = sorted(set(rule) - set(fields) - {"kind"})
-            if unknown:
-                self.fail(rule_id, f"unknown key(s) {', '.join(unknown)} for a {kind} rule")
-            missing = sorted(
-                name for name, required in fields.items() if required and name not in rule
-            )
-            if missing:
-                self.fail(rule_id, f"missing key(s) {', '.join(missing)}")
-                continue
-            by_kind[kind][rule_id] = rule
+            rule, problems = validate_rule(raw)
+            for problem in problems:
+                self.fail(rule_id, problem)
+            if rule is None and isinstance(raw, dict):
+                self.invalid[rule_id] = raw
+            if rule is not None:
+                by_kind[type(rule)][rule_id] = rule
         try:
-            identity = self._identity()
-            claim_types = self._claim_types()
-            settings = self._settings(by_kind["settings"])
-            evidence = self._evidence(by_kind["evidence"])
-            strength = self._strength(by_kind["strength"])
-            deadlines = {
-                rid: d
-                for rid, r in by_kind["deadline"].items()
-                if (d := self._deadline(rid, r)) is not None
-            }
-            for absent in sorted(set(DEADLINES) - set(by_kind["deadline"])):
+            identity, claim_types = self._top()
+            settings = self._settings(by_kind[SettingsRule])
+            evidence = self._evidence(by_kind[EvidenceRule])
+            strength = self._strength(by_kind[StrengthRule])
+            deadlines = {rid: _duration(rule) for rid, rule in by_kind[DeadlineRule].items()}
+            for absent in sorted(set(DEADLINES) - set(deadlines) - set(self.invalid)):
                 self.fail(None, f"has no {absent} rule, which the workflow needs")
-            burdens = self._burdens(by_kind["burden"], claim_types)
-            weigh = self._weigh(by_kind["weigh"])
-            specials = {
-                rid: s
-                for rid, r in by_kind["special"].items()
-                if (s := self._special(rid, r, claim_types))
-            }
-            remedies = self._remedies(by_kind["remedy"], burdens, weigh, specials)
-            scopes = self._scopes(by_kind["scope"], claim_types)
-            reviews = self._reviews(by_kind["review"], by_kind["settings"])
+            burdens = self._burdens(by_kind[BurdenRule], claim_types)
+            weigh = self._weigh(by_kind[WeighRule])
+            specials = self._specials(by_kind[SpecialRule], claim_types)
+            remedies = self._remedies(by_kind[RemedyRule], burdens, weigh, specials)
+            scopes = self._scopes(by_kind[ScopeRule], claim_types)
+            reviews = self._reviews(by_kind[ReviewRule], by_kind[SettingsRule])
         except (TypeError, ValueError, KeyError, ArithmeticError, AttributeError) as exc:
-            # a value of a type no check above expected: unsound, said in one line
+            # a value no model above expected (a bug of this module): unsound, in one line
             self.fail(None, f"a value of the wrong type or range ({type(exc).__name__}: {exc})")
             return None
         if self.problems or settings is None or evidence is None or identity is None:
@@ -602,23 +512,14 @@ class _Builder:
             reviews=reviews,
         )
 
-    def _identity(self) -> tuple[str, str] | None:
-        rid, version = self.top.get("id"), self.top.get("version")
-        if not isinstance(rid, str) or not isinstance(version, str):
-            self.fail(None, "id and version must be strings")
-            return None
-        return rid, version
-
-    def _claim_types(self) -> frozenset[ClaimType]:
-        out: set[ClaimType] = set()
-        for raw in self.top.get("claim_types", []):
-            try:
-                out.add(ClaimType(raw))
-            except ValueError:
-                self.fail(None, f"claim_types: unknown claim type {raw!r}")
-        if not out:
-            self.fail(None, "claim_types must name the claim types this rulebook decides")
-        return frozenset(out)
+    def _top(self) -> tuple[tuple[str, str] | None, frozenset[ClaimType]]:
+        """The rulebook's id and version, and the claim types it decides."""
+        top, problems = validate_top(self.top)
+        for problem in problems:
+            self.fail(None, problem)
+        if top is None:
+            return None, frozenset()
+        return (top.id, top.version), frozenset(map(ClaimType, top.claim_types))
 
     def _digest(self) -> str:
         resolved = {
@@ -630,150 +531,72 @@ class _Builder:
         canonical = json.dumps(resolved, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
-    def _one(
-        self, rules: dict[str, dict[str, Any]], kind: str
-    ) -> tuple[str, dict[str, Any]] | None:
+    def _one(self, rules: dict[str, Any], kind: str) -> tuple[str, Any] | None:
         if len(rules) != 1:
-            self.fail(None, f"needs exactly one {kind} rule, has {len(rules)}")
+            if len(rules) or not self.failed(kind):
+                self.fail(None, f"needs exactly one {kind} rule, has {len(rules)}")
             return None
         return next(iter(rules.items()))
 
-    def _settings(self, rules: dict[str, dict[str, Any]]) -> Settings | None:
+    def _settings(self, rules: dict[str, SettingsRule]) -> Settings | None:
         found = self._one(rules, "settings")
         if found is None:
             return None
-        rid, rule = found
-        registry = rule.get("accreditation_registry")
-        zone = rule["zone"]
-        if not (isinstance(zone, str) and _ZONE.fullmatch(zone) and _known_zone(zone)):
-            self.fail(rid, f"zone {zone!r} is not an IANA time zone such as Asia/Shanghai")
-            return None
-        try:
-            return Settings(
-                zone=zone,
-                both_ratio=self._decimal(rid, "both_ratio", rule["both_ratio"]),
-                sharpness_threshold=float(rule["sharpness_threshold"]),
-                near_duplicate_distance=_count(rule, "near_duplicate_distance", least=0),
-                accreditation_registry=None if registry is None else frozenset(map(str, registry)),
-                jpeg_max_scans=_count(rule, "jpeg_max_scans"),
-                jpeg_max_segments=_count(rule, "jpeg_max_segments"),
-                decoder_cpu_seconds=_positive(rule, "decoder_cpu_seconds"),
-                video_timing_tolerance=_positive(rule, "video_timing_tolerance", least=1.0),
-            )
-        except (TypeError, ValueError) as exc:
-            self.fail(rid, str(exc))
-            return None
+        rule: SettingsRule = found[1]
+        policy = DEFAULT_POLICY  # the decoding bounds are not the platform's: optional
+        registry = rule.accreditation_registry
+        return Settings(
+            zone=rule.zone,
+            both_ratio=rule.both_ratio,
+            sharpness_threshold=float(rule.sharpness_threshold),
+            near_duplicate_distance=rule.near_duplicate_distance,
+            accreditation_registry=None if registry is None else frozenset(registry),
+            jpeg_max_scans=_or(rule.jpeg_max_scans, policy.jpeg_max_scans),
+            jpeg_max_segments=_or(rule.jpeg_max_segments, policy.jpeg_max_segments),
+            decoder_cpu_seconds=float(_or(rule.decoder_cpu_seconds, policy.decoder_cpu_seconds)),
+            video_timing_tolerance=float(
+                _or(rule.video_timing_tolerance, policy.video_timing_tolerance)
+            ),
+        )
 
-    def _evidence(self, rules: dict[str, dict[str, Any]]) -> EvidenceLimits | None:
-        """The evidence rule's numbers, each checked; a rulebook may have none (then the
-        policy's defaults), not two."""
+    def _evidence(self, rules: dict[str, EvidenceRule]) -> EvidenceLimits | None:
+        """The evidence rule's numbers; a rulebook may have none (then the policy's
+        defaults), not two."""
         if not rules:
-            return EvidenceLimits.defaults()
+            return None if self.failed("evidence") else EvidenceLimits.defaults()
         if len(rules) > 1:
             self.fail(
                 None, f"has {len(rules)} evidence rules ({', '.join(rules)}); it may have one"
             )
             return None
         rid, rule = next(iter(rules.items()))
-        numbers: dict[str, float] = {}
-        for name, (whole, least, most) in _EVIDENCE_NUMBERS.items():
-            value = rule[name]
-            number = int if whole else int | float
-            if not (isinstance(value, number) and not isinstance(value, bool)) or not (
-                least <= value <= most  # NaN is neither
-            ):
-                wanted = "a whole number" if whole else "a number"
-                self.fail(rid, f"{name} = {value!r} must be {wanted} from {least:,} to {most:,}")
-                continue
-            numbers[name] = value
-        if len(numbers) < len(_EVIDENCE_NUMBERS):
-            return None
-        shortest, longest = numbers["video_min_seconds"], numbers["video_max_seconds"]
-        if shortest > longest:
-            self.fail(
-                rid,
-                f"video_min_seconds = {shortest!r} is more than video_max_seconds = {longest!r}",
-            )
-            return None
-        side, pixels = int(numbers["photo_min_short_side"]), int(numbers["max_pixels"])
-        if side * side > pixels:
-            self.fail(
-                rid,
-                f"photo_min_short_side = {side} needs at least {side * side:,} pixels, more than "
-                f"max_pixels = {pixels:,}: no photo could be accepted",
-            )
-            return None
         return EvidenceLimits(
             rule=rid,
-            size_limits={kind: int(numbers[name]) * MIB for kind, name in EVIDENCE_SIZES.items()},
-            max_pixels=pixels,
-            photo_min_short_side=side,
-            video_min_short_side=int(numbers["video_min_short_side"]),
-            video_min_seconds=float(shortest),
-            video_max_seconds=float(longest),
-            capture_tolerance=timedelta(hours=numbers["capture_tolerance_hours"]),
-            certificate_max_age_days=int(numbers["certificate_max_age_days"]),
+            size_limits={
+                kind: int(getattr(rule, name)) * MIB for kind, name in EVIDENCE_SIZES.items()
+            },
+            max_pixels=rule.max_pixels,
+            photo_min_short_side=rule.photo_min_short_side,
+            video_min_short_side=rule.video_min_short_side,
+            video_min_seconds=float(rule.video_min_seconds),
+            video_max_seconds=float(rule.video_max_seconds),
+            capture_tolerance=timedelta(hours=rule.capture_tolerance_hours),
+            certificate_max_age_days=rule.certificate_max_age_days,
         )
 
-    def _strength(self, rules: dict[str, dict[str, Any]]) -> dict[str, int]:
+    def _strength(self, rules: dict[str, StrengthRule]) -> dict[str, int]:
         found = self._one(rules, "strength")
         if found is None:
             return {}
-        rid, rule = found
-        out: dict[str, int] = {}
-        for name, value in rule.items():
-            if name == "kind":
-                continue
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                self.fail(rid, f"{name} must be a whole number of at least 0")
-            else:
-                out[name] = value
-        return out
-
-    def _deadline(self, rid: str, rule: dict[str, Any]) -> timedelta | None:
-        given = [k for k in ("days", "hours") if k in rule]
-        if len(given) != 1:
-            self.fail(rid, "a deadline gives exactly one of days or hours")
-            return None
-        value = rule[given[0]]
-        if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
-            self.fail(rid, f"{given[0]} = {value!r} is not a positive duration")
-            return None
-        if (value if given[0] == "days" else value / 24) > MAX_DEADLINE.days:
-            self.fail(rid, f"{given[0]} = {value!r} is longer than {MAX_DEADLINE.days} days")
-            return None
-        duration = timedelta(**{given[0]: value})
-        if duration < timedelta(seconds=1):
-            self.fail(rid, f"{given[0]} = {value!r} is shorter than a second")
-            return None
-        return duration
-
-    def _specs(self, rid: str, field: str, raw: Any) -> tuple[EvidenceSpec, ...]:
-        if not isinstance(raw, list):
-            self.fail(rid, f"{field} must be a list of evidence kinds")
-            return ()
-        specs = []
-        for text in raw:
-            kind, _, qualifier = str(text).partition(":")
-            try:
-                specs.append(EvidenceSpec(EvidenceKind(kind), qualifier or None))
-            except ValueError:
-                self.fail(rid, f"{field}: unknown evidence kind {kind!r}")
-                continue
-            if qualifier and qualifier not in QUALIFIERS:
-                self.fail(rid, f"{field}: unknown qualifier {qualifier!r}")
-        return tuple(specs)
+        values = found[1].model_dump(exclude={"kind"}, exclude_none=True)
+        return {name: int(value) for name, value in values.items()}
 
     def _burdens(
-        self, rules: dict[str, dict[str, Any]], claim_types: frozenset[ClaimType]
+        self, rules: dict[str, BurdenRule], claim_types: frozenset[ClaimType]
     ) -> dict[ClaimType, Burden]:
         out: dict[ClaimType, Burden] = {}
         for rid, rule in rules.items():
-            try:
-                claim, party = ClaimType(rule["claim"]), Party(rule["party"])
-            except ValueError as exc:
-                self.fail(rid, str(exc))
-                continue
+            claim = ClaimType(rule.claim)
             if claim in out:
                 self.fail(
                     rid, f"decides claim {claim} as {out[claim].id} does (the same situation)"
@@ -782,30 +605,22 @@ class _Builder:
             out[claim] = Burden(
                 id=rid,
                 claim=claim,
-                party=party,
-                proof=self._specs(rid, "proof", rule["proof"]),
-                rebuttal=self._specs(rid, "rebuttal", rule["rebuttal"]),
-                serial_bonus=int(rule.get("serial_bonus", 0)),
+                party=Party(rule.party),
+                proof=tuple(map(_spec, rule.proof)),
+                rebuttal=tuple(map(_spec, rule.rebuttal)),
+                serial_bonus=rule.serial_bonus,
             )
+        unchecked = {str(raw.get("claim")) for raw in self.failed("burden")}
         for claim in sorted(claim_types - set(out)):
-            self.fail(None, f"claim type {claim} has no decision row (a burden rule)")
+            if claim.value not in unchecked:
+                self.fail(None, f"claim type {claim} has no decision row (a burden rule)")
         return out
 
-    def _weigh(self, rules: dict[str, dict[str, Any]]) -> tuple[WeighRow, ...]:
-        rows = []
-        for rid, rule in rules.items():
-            row = WeighRow(rid, rule["proof"], rule["rebuttal"], rule["liability"])
-            for field, allowed in (
-                ("proof", WEIGH_PROOF),
-                ("rebuttal", WEIGH_REBUTTAL),
-                ("liability", WEIGH_LIABILITY),
-            ):
-                if getattr(row, field) not in allowed:
-                    self.fail(rid, f"{field} must be one of {', '.join(allowed)}")
-            rows.append(row)
+    def _weigh(self, rules: dict[str, WeighRule]) -> tuple[WeighRow, ...]:
+        rows = [WeighRow(rid, r.proof, r.rebuttal, r.liability) for rid, r in rules.items()]
         for proof, rebuttal in SITUATIONS:
             matching = [r.id for r in rows if r.matches(proof, rebuttal)]
-            if not matching:
+            if not matching and not self.failed("weigh"):
                 self.fail(None, f"no weigh row for proof {proof}, rebuttal {rebuttal}")
             elif len(matching) > 1:
                 self.fail(
@@ -815,72 +630,42 @@ class _Builder:
                 )
         return tuple(rows)
 
-    def _special(
-        self, rid: str, rule: dict[str, Any], claim_types: frozenset[ClaimType]
-    ) -> Special | None:
-        try:
+    def _specials(
+        self, rules: dict[str, SpecialRule], claim_types: frozenset[ClaimType]
+    ) -> dict[str, Special]:
+        out: dict[str, Special] = {}
+        for rid, rule in rules.items():
             special = Special(
                 id=rid,
-                claim=ClaimType(rule["claim"]),
-                finding=None if "finding" not in rule else PlatformFinding(rule["finding"]),
-                when=rule.get("when"),
-                liability=None if "liability" not in rule else Liability(rule["liability"]),
-                remedy=rule.get("remedy"),
-                violation=rule.get("violation"),
+                claim=ClaimType(rule.claim),
+                finding=None if rule.finding is None else PlatformFinding(rule.finding),
+                when=rule.when,
+                liability=None if rule.liability is None else Liability(rule.liability),
+                remedy=rule.remedy,
+                violation=rule.violation,
                 return_shipping=None
-                if "return_shipping" not in rule
-                else Party(rule["return_shipping"]),
-                exclusions=tuple(map(str, rule.get("exclusions", ()))),
+                if rule.return_shipping is None
+                else Party(rule.return_shipping),
+                exclusions=tuple(rule.exclusions),
             )
-        except ValueError as exc:
-            self.fail(rid, str(exc))
-            return None
-        if special.when is not None and special.when not in SPECIAL_WHEN:
-            self.fail(rid, f"when must be one of {', '.join(SPECIAL_WHEN)}")
-        if special.remedy is not None and special.remedy not in REMEDY_CHOICES:
-            self.fail(rid, f"remedy must be one of {', '.join(REMEDY_CHOICES)}")
-        decides_first = (special.finding is not None and special.when != "merchant_unproven") or (
-            special.when == "ineligible"
-        )
-        if special.when == "no_finding" and special.finding is None:
-            self.fail(rid, "when = no_finding needs the finding it waits for")
-        if special.finding is not None and special.when not in (
-            None,
-            "no_finding",
-            "merchant_liable",
-        ):
-            self.fail(rid, f"a finding does not go with when = {special.when}")
-        if decides_first and special.liability is None:
-            self.fail(rid, "decides the dispute before any weighing, so it must give a liability")
-        if special.claim not in claim_types:
-            self.fail(
-                rid, f"is for claim type {special.claim}, which this rulebook does not decide"
-            )
-        return special
+            if special.claim not in claim_types:
+                self.fail(
+                    rid, f"is for claim type {special.claim}, which this rulebook does not decide"
+                )
+            out[rid] = special
+        return out
 
     def _scopes(
-        self, rules: dict[str, dict[str, Any]], claim_types: frozenset[ClaimType]
+        self, rules: dict[str, ScopeRule], claim_types: frozenset[ClaimType]
     ) -> dict[ClaimType, Scope]:
         out: dict[ClaimType, Scope] = {}
         for rid, rule in rules.items():
-            categories, remedies = rule.get("categories", []), rule.get("remedies", [])
-            if not isinstance(categories, list) or not isinstance(remedies, list):
-                self.fail(rid, "categories and remedies must be lists")
-                continue
-            try:
-                scope = Scope(
-                    id=rid,
-                    claim=ClaimType(rule["claim"]),
-                    categories=frozenset(map(str, categories)),
-                    remedies=frozenset(Remedy(r) for r in remedies),
-                )
-            except ValueError as exc:
-                self.fail(rid, str(exc))
-                continue
-            if not scope.categories and not scope.remedies:
-                self.fail(rid, "a scope names categories, remedies or both")
-            for category in sorted(scope.categories - set(CATEGORIES)):
-                self.fail(rid, f"unknown category {category!r} (one of {', '.join(CATEGORIES)})")
+            scope = Scope(
+                id=rid,
+                claim=ClaimType(rule.claim),
+                categories=frozenset(rule.categories),
+                remedies=frozenset(Remedy(r) for r in rule.remedies),
+            )
             if scope.claim not in claim_types:
                 self.fail(
                     rid, f"is for claim type {scope.claim}, which this rulebook does not decide"
@@ -891,30 +676,19 @@ class _Builder:
         return out
 
     def _reviews(
-        self, rules: dict[str, dict[str, Any]], settings: dict[str, dict[str, Any]]
+        self, rules: dict[str, ReviewRule], settings: dict[str, SettingsRule]
     ) -> tuple[Review, ...]:
-        out: list[Review] = []
-        for rid, rule in rules.items():
-            when = rule["when"]
-            if when not in REVIEW_WHEN:
-                self.fail(rid, f"when must be one of {', '.join(REVIEW_WHEN)}")
-                continue
-            if (when == "paid_amount_at_least") != ("amount" in rule):
-                self.fail(rid, "amount goes with (and only with) when = paid_amount_at_least")
-                continue
-            amount = None if "amount" not in rule else self._decimal(rid, "amount", rule["amount"])
-            out.append(Review(rid, when, amount))
+        out = [Review(rid, rule.when, rule.amount) for rid, rule in rules.items()]
         for rid, rule in settings.items():  # a 2026.1 rulebook says it in its settings
-            if "manual_review_amount" in rule:
-                amount = self._decimal(rid, "manual_review_amount", rule["manual_review_amount"])
-                out.append(Review(rid, "paid_amount_at_least", amount))
-            if rule.get("manual_review_near_duplicate") is True:
+            if rule.manual_review_amount is not None:
+                out.append(Review(rid, "paid_amount_at_least", rule.manual_review_amount))
+            if rule.manual_review_near_duplicate is True:
                 out.append(Review(rid, "near_duplicate"))
         return tuple(out)
 
     def _remedies(
         self,
-        rules: dict[str, dict[str, Any]],
+        rules: dict[str, RemedyRule],
         burdens: dict[ClaimType, Burden],
         weigh: tuple[WeighRow, ...],
         specials: dict[str, Special],
@@ -931,69 +705,38 @@ class _Builder:
                     reachable.add(Liability(party.value))
         out: dict[Liability, RemedyRow] = {}
         for rid, rule in rules.items():
-            try:
-                liability = Liability(rule["liability"])
-                row = RemedyRow(
-                    id=rid,
-                    liability=liability,
-                    remedy=str(rule["remedy"]),
-                    refund=str(rule["refund"]),
-                    return_shipping=None
-                    if "return_shipping" not in rule
-                    else Party(rule["return_shipping"]),
-                    penalty_multiplier=self._decimal(
-                        rid, "penalty_multiplier", rule["penalty_multiplier"]
-                    ),
-                    penalty_minimum=self._decimal(rid, "penalty_minimum", rule["penalty_minimum"]),
-                )
-            except ValueError as exc:
-                self.fail(rid, str(exc))
-                continue
-            if row.remedy not in REMEDY_CHOICES:
-                self.fail(rid, f"remedy must be one of {', '.join(REMEDY_CHOICES)}")
-            if row.refund not in REFUNDS:
-                self.fail(rid, f"refund must be one of {', '.join(REFUNDS)}")
-            rejects = row.remedy == "rejection" or (
-                row.remedy in REMEDY_CHOICES[2:] and REMEDIES[Remedy(row.remedy)].rejection
+            liability = Liability(rule.liability)
+            row = RemedyRow(
+                id=rid,
+                liability=liability,
+                remedy=rule.remedy,
+                refund=rule.refund,
+                return_shipping=None
+                if rule.return_shipping is None
+                else Party(rule.return_shipping),
+                penalty_multiplier=rule.penalty_multiplier,
+                penalty_minimum=rule.penalty_minimum,
             )
-            if rejects != (row.refund == "zero"):
-                self.fail(rid, "a rejection refunds zero, and only a rejection does")
             if liability in out:
                 self.fail(rid, f"gives the remedy for {liability} as {out[liability].id} does")
             elif liability not in reachable:
                 self.fail(rid, f"no row can reach it: nothing decides liability {liability}")
             out[liability] = row
+        unchecked = {str(raw.get("liability")) for raw in self.failed("remedy")}
         for liability in sorted(reachable - set(out)):
-            self.fail(None, f"liability {liability} can be decided but has no remedy row")
+            if liability.value not in unchecked:
+                self.fail(None, f"liability {liability} can be decided but has no remedy row")
         return out
 
-    def _decimal(self, rid: str, field: str, raw: Any) -> Decimal:
-        if isinstance(raw, float):
-            raise ValueError(f"{field} must be a decimal string, not a float ({raw!r})")
-        if not isinstance(raw, str | int) or isinstance(raw, bool):
-            raise ValueError(f"{field} = {raw!r} is not a decimal string")
-        try:
-            value = Decimal(str(raw))
-        except InvalidOperation:
-            raise ValueError(f"{field} = {raw!r} is not a decimal") from None
-        if not value.is_finite() or value < 0 or value.adjusted() > 12:
-            raise ValueError(f"{field} = {raw!r} must be a finite decimal from 0 to 10^12")
-        if field == "both_ratio" and value > 1:
-            raise ValueError(f"both_ratio = {raw!r} is a share of the disputed amount: 0 to 1")
-        return value
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
-def _count(rule: dict[str, Any], name: str, *, least: int = 1) -> int:
-    """A whole-number setting; absent, the evidence policy's default (the decoding bounds, as
-    the pixel limit is, are not rules of the platform: a rulebook may tighten them)."""
-    value = rule.get(name, getattr(DEFAULT_POLICY, name))
-    if not isinstance(value, int) or isinstance(value, bool) or value < least:
-        raise ValueError(f"{name} = {value!r} must be a whole number of at least {least}")
-    return value
+def _duration(rule: DeadlineRule) -> timedelta:
+    return timedelta(days=rule.days or 0, hours=rule.hours or 0)
 
 
-def _positive(rule: dict[str, Any], name: str, *, least: float = 0.0) -> float:
-    value = rule.get(name, getattr(DEFAULT_POLICY, name))
-    if not isinstance(value, int | float) or isinstance(value, bool) or not value > least:
-        raise ValueError(f"{name} = {value!r} must be a number above {least:g}")
-    return float(value)
+def _spec(text: str) -> EvidenceSpec:
+    kind, _, qualifier = text.partition(":")
+    return EvidenceSpec(EvidenceKind(kind), qualifier or None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,20 @@ def test_every_example_is_valid_under_the_published_schema() -> None:
     bad = json.loads((EXAMPLES / "KS-2026-000123.json").read_text())
     bad["order"]["colour"] = "red"
     assert list(validator.iter_errors(bad))
+
+
+def test_the_built_in_rulebooks_meet_the_published_rulebook_schema() -> None:
+    done = run("schema", "--rulebook")
+    assert done.returncode == 0, done.stderr
+    schema = json.loads(done.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    books = Path(__file__).resolve().parents[2] / "adjudicator" / "rulebooks"
+    for path in sorted(books.glob("*.toml")):
+        jsonschema.validate(tomllib.loads(path.read_text("utf-8")), schema)
+    general = tomllib.loads((books / "kuaishou.general.toml").read_text("utf-8"))
+    general["rules"]["settings"]["near_duplicate_distance"] = 6.5
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(general, schema)
 
 
 EVENT_CHANGES: dict[str, tuple[int, dict[str, Any]]] = {

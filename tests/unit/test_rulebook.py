@@ -202,8 +202,8 @@ def test_an_overlay_may_replace_the_evidence_rule(tmp_path: Path) -> None:
     ("old", "new", "expected"),
     [
         ("hours = 72", 'hours = 72\ncolour = "red"', "deadline.evidence: unknown key(s) colour"),
-        ("hours = 72", "hours = 0", "deadline.evidence: hours = 0 is not a positive duration"),
-        ("hours = 72", "hours = -3", "is not a positive duration"),
+        ("hours = 72", "hours = 0", "deadline.evidence: hours = 0 must be a number above 0"),
+        ("hours = 72", "hours = -3", "hours = -3 must be a number above 0"),
         ("hours = 72", "days = 3\nhours = 72", "exactly one of days or hours"),
         (
             '[rules."burden.not_shipped"]\nkind = "burden"',
@@ -226,8 +226,16 @@ def test_an_overlay_may_replace_the_evidence_rule(tmp_path: Path) -> None:
             "",
             "remedy.neither: no row can reach it",
         ),
-        ('both_ratio = "0.5"', "both_ratio = 0.5", "must be a decimal string, not a float"),
-        ('proof = ["photo", "video"]', 'proof = ["selfie"]', "unknown evidence kind 'selfie'"),
+        (
+            'both_ratio = "0.5"',
+            "both_ratio = 0.5",
+            'both_ratio = 0.5 must be a decimal string from 0 to 1, such as "0.5" (never a float)',
+        ),
+        (
+            'proof = ["photo", "video"]',
+            'proof = ["selfie"]',
+            "proof[0] = 'selfie' must be an evidence kind",
+        ),
         ('id = "kuaishou.general"', 'id = "kuaishou.general"\nauthor = "me"', "unknown top-level"),
         (SETTINGS, f"{SETTINGS}\njpeg_max_scans = 0", "jpeg_max_scans = 0 must be a whole number"),
         (SETTINGS, f"{SETTINGS}\njpeg_max_scans = 3.5", "jpeg_max_scans = 3.5 must be a whole"),
