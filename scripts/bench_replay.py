@@ -66,7 +66,9 @@ def generate(folder: Path, n: int, seed: int = 7) -> list[Path]:
                 {"at": at(2), "actor": "buyer", "action": "escalate"},
             ]
             if kind < 0.5:
+                # rulebooks 2026.2 scope not_received to a refund without a return
                 claim, finding = "not_received", "carrier_loss"
+                remedy = "refund_only"
                 events.append(
                     {"at": at(3), "actor": "platform", "action": "finding", "finding": finding}
                 )
