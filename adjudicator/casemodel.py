@@ -409,7 +409,7 @@ class Case(_Strict):
     until: Instant | None = None
 
 
-class _Schema(GenerateJsonSchema):
+class PublishedSchema(GenerateJsonSchema):
     """The JSON Schema as published: properties untitled (their names say it)."""
 
     def field_title_should_be_set(self, schema: Any) -> bool:
@@ -418,7 +418,7 @@ class _Schema(GenerateJsonSchema):
 
 def json_schema() -> dict[str, Any]:
     """:class:`Case`'s JSON Schema (draft 2020-12)."""
-    return Case.model_json_schema(schema_generator=_Schema)
+    return Case.model_json_schema(schema_generator=PublishedSchema)
 
 
 # --- problems, in words --------------------------------------------------------------------
