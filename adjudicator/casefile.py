@@ -67,10 +67,6 @@ _LIABILITY = {v.value: v for v in Liability}
 _FINDING = {f.value: f for f in PlatformFinding}
 _DECLARED = frozenset(DECLARED)
 _FIRST_YEAR, _LAST_YEAR = LIMITS.first_year, LIMITS.last_year
-_INSTANT = (
-    "must be an RFC 3339 time with an offset, such as 2026-03-05T12:00:00+08:00, "
-    f"in the years {LIMITS.first_year} to {LIMITS.last_year}"
-)
 
 
 @dataclass(frozen=True)
@@ -205,7 +201,7 @@ class _Reader:
             return None
         parsed = _parse_instant(value)
         if parsed is None:
-            raise self.fail(at, _INSTANT)
+            raise self.fail(at, model.NOT_AN_INSTANT)
         return parsed
 
     def case(self, case: model.Case, data: dict[str, Any]) -> CaseFile:
@@ -250,7 +246,7 @@ class _Reader:
         for index, e in enumerate(events):
             when = _parse_instant(e.at)
             if when is None or (last is not None and when < last):
-                why = _INSTANT if when is None else "is before the event above it"
+                why = model.NOT_AN_INSTANT if when is None else "is before the event above it"
                 raise self.fail(f"/events/{index}/at", why)
             last = when
             fields = e.__dict__

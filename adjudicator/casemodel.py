@@ -140,6 +140,12 @@ def _says(default: str, **by_type: str) -> Says:
 
 
 CONTROL = "must not hold control characters or lone surrogates"
+NOT_AN_INSTANT = (
+    "must be an RFC 3339 time with an offset, such as 2026-03-05T12:00:00+08:00, in the "
+    f"years {LIMITS.first_year} to {LIMITS.last_year}"
+)
+"""What is said of an instant the pattern refuses, and of one the reader then does (its year
+outside the limits, its date or time not real)."""
 _TEXT = _says(
     "must be a non-empty string",
     string_too_long="is {length} characters long; at most {max_length}",
@@ -220,10 +226,7 @@ Amount = Annotated[
 Instant = Annotated[
     str,
     StringConstraints(pattern=INSTANT),
-    _says(
-        "must be an RFC 3339 time with an offset, such as 2026-03-05T12:00:00+08:00, in the "
-        f"years {LIMITS.first_year} to {LIMITS.last_year}"
-    ),
+    _says(NOT_AN_INSTANT),
     Keywords(
         format="date-time",
         description=f"RFC 3339 with an offset, years {LIMITS.first_year} to {LIMITS.last_year}",
@@ -258,9 +261,8 @@ def _count(least: int, most: int) -> Any:
     return Field(min_length=least, max_length=most) if least else Field(max_length=most)
 
 
-def _list_says(what: str, says: str | None = None, *, empty: bool = False) -> Says:
-    plain = "must be a list" if empty else "must be a non-empty list"
-    return _says(says or plain, too_long=f"has {{length}} {what}; at most {{max_length}}")
+def _list_says(what: str, says: str = "must be a non-empty list") -> Says:
+    return _says(says, too_long=f"has {{length}} {what}; at most {{max_length}}")
 
 
 if TYPE_CHECKING:  # what the values are to the reader once validated
@@ -274,9 +276,10 @@ else:
     FormatName = _one_of([FORMAT], f"must be {FORMAT!r}")
     CategoryName = _one_of(CATEGORIES, "must be general or used_3c.{phone,tablet,...}")
     ClaimTypeName = _one_of(ClaimType)
+    _REQUESTABLE = [r.value for r in Remedy if r in REQUESTABLE]
     RequestableName = _one_of(
-        [r for r in Remedy if r in REQUESTABLE],
-        "a buyer requests refund_only, return_and_refund or partial_refund",
+        _REQUESTABLE,
+        f"a buyer requests {', '.join(_REQUESTABLE[:-1])} or {_REQUESTABLE[-1]}",
     )
 
 
@@ -311,7 +314,7 @@ class Order(_Strict):
         list[Text],
         _count(0, LIMITS.exclusions),
         _list_says("exclusions", "must be a list of strings"),
-    ] = []
+    ] = Field(default_factory=list)  # a default list would be deep-copied for each file
     paid_at: Instant | None = None
     shipped_at: Instant | None = None
     tracking_no: Text | None = None
