@@ -91,7 +91,7 @@ def full_case() -> Doc:
             "type": "visible_defect",
             "requested_remedy": "refund_only",
             "requested_amount": "100.00",
-            "description": "broken",
+            "description": "broken\tscreen\n",  # free text: tabs and newlines
         },
         "events": events,
         "expected": {
@@ -105,7 +105,7 @@ def full_case() -> Doc:
 def write(folder: Path, case: Any) -> Path:
     (folder / "e.pdf").write_bytes(b"%PDF-1.4\n")
     path = folder / "case.json"
-    path.write_text(json.dumps(case, ensure_ascii=False), "utf-8")
+    path.write_text(json.dumps(case), "utf-8")  # lone surrogates as escapes
     return path
 
 
@@ -364,6 +364,10 @@ def test_a_value_of_the_wrong_type_anywhere_is_named_there_in_the_projects_words
         (["order", "paid_at"], "2026-03-05T12:00:00"),
         (["order", "paid_at"], "2026-03-05T12:00:00+08:00\n"),
         (["order", "paid_at"], "2026-02-30T12:00:00+08:00"),  # no such day
+        (["order", "items", 0, "name"], "a\x7fb"),
+        (["order", "items", 0, "name"], "a\nb"),
+        (["claim", "description"], "a\rb"),
+        (["claim", "description"], "a\ud800b"),
         (["claim", "type"], "VISIBLE_DEFECT"),
         (["events", 0, "actor"], "merchant"),
     ],
