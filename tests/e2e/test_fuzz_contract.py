@@ -17,7 +17,10 @@ subprocess. The runs are derandomized (the same examples every time) and bounded
 Some mutations can only give a case that is not valid (an unknown or duplicated key, a value
 nested in a list, invalid UTF-8, a lone surrogate, which I-JSON (RFC 7493) forbids, an amount
 in non-ASCII digits or with a trailing newline, an instant in a form RFC 3339 does not have,
-at an amount or instant field): for those, being accepted is a failure too.
+at an amount or instant field): for those, being accepted is a failure too. And the published
+JSON Schema (``adjudicator schema``) and the reader agree on each changed case, but for what
+the reader checks beyond any schema (evidence files, time order, amounts against each other,
+an instant's year, lone surrogates).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -42,6 +46,7 @@ from adjudicator.casefile import CaseFile, InvalidCase, read_case
 from adjudicator.cli import main
 from adjudicator.replay import replay
 from adjudicator.rulebook import Rulebook, RulebookError, load_rulebook
+from adjudicator.schema import case_schema
 from tests.e2e.cli import run
 from tests.e2e.jsontext import Pairs, Pointer, Raw, dump, get, pointer_text, pointers, put, short
 from tests.e2e.tracebacks import traceback_summary
@@ -426,6 +431,61 @@ def test_a_case_with_a_key_twice_is_invalid(cases: Path, mutation: Mutation) -> 
 @given(mutation=byte_level())
 def test_a_case_with_changed_bytes_replays_or_is_invalid(cases: Path, mutation: Mutation) -> None:
     read_and_replay(cases, mutation)
+
+
+def _whole_text_pattern(
+    validator: Any, pattern: str, instance: Any, schema: Any
+) -> Iterator[jsonschema.ValidationError]:
+    """``pattern`` as JSON Schema means it (ECMA-262): ``$`` is the end of the text, where
+    Python's ``re`` also lets it match before a final newline."""
+    if isinstance(instance, str) and not re.search(re.sub(r"\$$", r"\\Z", pattern), instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+SCHEMA = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"pattern": _whole_text_pattern}
+)(case_schema())
+# what the reader refuses beyond the schema (docs/case-files.md): evidence files, time order,
+# the requested amount, an instant's year or date (said as the schema's pattern is), and
+# lone surrogates (I-JSON)
+BEYOND_THE_SCHEMA = (
+    "no such file",
+    "not a regular file",
+    "leaves the case file's folder",
+    "must be a path relative",
+    "has a path component",
+    "is before the event above it",
+    "is more than the paid amount",
+    "must be an RFC 3339 time",
+)
+
+
+@settings(IN_PROCESS, max_examples=600)
+@given(mutation=changed_values())
+def test_the_schema_and_the_reader_agree_on_a_changed_case(cases: Path, mutation: Mutation) -> None:
+    """A case the published schema refuses, the reader refuses; one the reader refuses, the
+    schema refuses too, unless for what the schema cannot say."""
+    path = cases / "agreed.json"
+    path.write_bytes(mutation.data)
+    refused: InvalidCase | None = None
+    try:
+        with only((InvalidCase,), "read_case", mutation):
+            read_case(path)
+    except InvalidCase as exc:
+        refused = exc
+    try:
+        doc = json.loads(mutation.data)
+    except (ValueError, RecursionError):
+        assert refused is not None, f"not JSON, yet read: {mutation!r}"
+        return
+    schema_refuses = next(SCHEMA.iter_errors(doc), None) is not None
+    if refused is None:
+        assert not schema_refuses, f"read, but the schema refuses it: {mutation!r}"
+    elif not schema_refuses:
+        beyond = refused.message.startswith(BEYOND_THE_SCHEMA) or "\\ud" in mutation.data.decode(
+            "utf-8", "replace"
+        )
+        assert beyond, f"refused ({refused}), but the schema allows it: {mutation!r}"
 
 
 _LINE = re.compile(r"^adjudicator: invalid case: (?P<rest>.*)$")
