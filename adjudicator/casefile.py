@@ -274,6 +274,7 @@ class _Reader:
                     remedy=None if remedy is None else _REMEDY[remedy],
                     refund_amount=None if refund_amount is None else Decimal(refund_amount),
                     tracking_no=fields.get("tracking_no"),
+                    text=fields.get("text"),
                 )
             )
         return tuple(out)

@@ -37,7 +37,7 @@ from adjudicator.domain import (
     Remedy,
 )
 from adjudicator.rulebook import RULEBOOK_ID
-from adjudicator.workflow import ACTORS
+from adjudicator.workflow import ACTORS, STATEMENT_CHARS
 from evidence import EvidenceKind, Party
 from evidence.declared import REQUIRED
 
@@ -52,6 +52,7 @@ class Limits:
     id_chars: int = 128  # case_id, order_id, sku, serial, tracking numbers, declared fields
     name_chars: int = 500  # an item's name
     text_chars: int = 2000  # a claim's description, an event's reason
+    statement_chars: int = STATEMENT_CHARS  # a party's statement
     path_chars: int = 1024  # an evidence file's path; each part at most 255 bytes
     amount_digits: int = 12  # before the point; two after it at most
     quantity: int = 1_000_000
@@ -90,6 +91,7 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "finding": ("finding",),
     "decide": ("liability", "remedy", "refund_amount"),
     "return_shipped": ("tracking_no",),
+    "statement": ("text",),
 }
 """Each action's own fields (besides ``at``, ``actor``, ``action`` and ``reason``); the
 actions themselves, and who may do each, are the workflow's ``ACTORS``."""
@@ -209,6 +211,19 @@ FreeText = Annotated[
     _FREE_TEXT,
 ]
 """Words a person wrote: maybe empty, tabs and newlines allowed."""
+Statement = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=LIMITS.statement_chars, pattern=NO_CONTROL_BUT_LINES
+    ),
+    _says(
+        "must be a non-empty string",
+        string_too_long="is {length} characters long; at most {max_length}",
+        string_pattern_mismatch=CONTROL,
+        string_unicode=CONTROL,
+    ),
+]
+"""What a party says in its own words: 1 to ``STATEMENT_CHARS`` characters."""
 EvidencePath = Annotated[
     str,
     StringConstraints(min_length=1, max_length=LIMITS.path_chars, pattern=NO_CONTROL),
@@ -349,6 +364,7 @@ _EVENT_FIELD_TYPES: dict[str, Any] = {
     "remedy": _one_of(Remedy),
     "refund_amount": Amount,
     "tracking_no": Text,
+    "text": Statement,
 }
 
 

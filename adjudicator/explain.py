@@ -40,6 +40,9 @@ def explain(case: Case, evidence: list[dict[str, Any]], history: list[dict[str, 
             f"  next deadline: {case.deadline_event} at {case.deadline_at.isoformat()} "
             f"({case.deadline_rule})"
         )
+    if case.statements:
+        lines += ["", "Statements"]
+        lines += [f"  {s.by} at {s.at.isoformat()}: “{s.text}”" for s in case.statements]
     lines += ["", "Evidence"]
     lines += _evidence(evidence) or ["  none submitted"]
     lines += ["", "Outcome"]

@@ -80,6 +80,7 @@ TABLE: list[tuple[str, list[State], State | None, str | None]] = [
     ("withdraw", BEFORE_DECISION, S.WITHDRAWN, "never_decided"),
     ("submit_evidence", EVIDENCE_STATES, None, None),
     ("finding", OPEN_STATES, None, None),
+    ("statement", OPEN_STATES, None, None),
 ]
 
 

@@ -42,7 +42,9 @@ _WINDOWS = {
 _REBUTTAL = ("deadline.rebuttal", "rebuttal_expired")
 _RETURN = ("deadline.return_ship", "return_expired")
 _ANSWER = "(the answer rule)"  # the open's window: which rule depends on the claim
-_KEEP = frozenset({"submit_evidence", "finding"})  # the transitions that leave a window open
+_KEEP = frozenset(
+    {"submit_evidence", "finding", "statement"}
+)  # the transitions that leave a window open
 _RESOLUTIONS = {
     "agree": "agreed",
     "answer_expired": "merchant_timeout",
@@ -80,6 +82,7 @@ class Told:
     agreed: tuple[Any, Any] | None = None  # an agreement entry's (remedy, refund_amount)
     rules: list[Any] = field(default_factory=list)
     findings: list[Any] = field(default_factory=list)
+    statements: list[dict[str, Any]] = field(default_factory=list)
     tracking_no: Any = None
     window: tuple[str, str, Any] | None = None  # the open window: rule, lapse event, start
     evidence: list[dict[str, Any]] = field(default_factory=list)  # the evidence entries
@@ -138,6 +141,8 @@ class Told:
             self.rebuttal_closed_at = at
         elif event == "finding":
             self.findings.append(entry.get("finding"))
+        elif event == "statement":
+            self.statements.append({"by": entry.get("actor"), "at": at, "text": entry.get("text")})
         elif event == "appeal":
             self.appealed = True
             previous = _object(self.decision)
@@ -215,6 +220,8 @@ def compare(
     logged = {"state": told.state, "resolution": told.resolution, "appealed": told.appealed}
     logged |= {"findings": told.findings, "resolution_rules": told.rules}
     logged |= {"return_tracking_no": told.tracking_no}
+    if told.statements or "statements" in data:  # snapshots before statements keep none
+        logged |= {"statements": told.statements}
     for name, value in logged.items():
         out.check(name, data.get(name), value, snap)
     for name in ("opened_at", "evidence_closed_at", "rebuttal_closed_at", "decided_at"):

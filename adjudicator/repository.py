@@ -368,7 +368,15 @@ def event_json(event: Event) -> dict[str, Any]:
     """An event as its case-file line (docs/case-files.md), with nothing left null."""
     out: dict[str, Any] = {"at": event.at.isoformat(), "actor": event.actor.value}
     out["action"] = event.action
-    for name in ("reason", "finding", "liability", "remedy", "refund_amount", "tracking_no"):
+    for name in (
+        "reason",
+        "finding",
+        "liability",
+        "remedy",
+        "refund_amount",
+        "tracking_no",
+        "text",
+    ):
         value = getattr(event, name)
         if value is not None:
             out[name] = str(value)

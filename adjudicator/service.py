@@ -310,6 +310,20 @@ class Adjudicator:
         )
         return self.apply(case_id, event, idempotency_key=idempotency_key)
 
+    def statement(
+        self,
+        case_id: str,
+        party: Party,
+        text: str,
+        *,
+        at: datetime,
+        idempotency_key: str | None = None,
+    ) -> Case:
+        """The buyer or the merchant explains itself in its own words (1 to 500 characters,
+        ``workflow.STATEMENT_CHARS``); allowed in any open state, it changes nothing else."""
+        event = Event(at, party, "statement", text=text)
+        return self.apply(case_id, event, idempotency_key=idempotency_key)
+
     def return_shipped(
         self, case_id: str, tracking_no: str, *, at: datetime, idempotency_key: str | None = None
     ) -> Case:

@@ -27,7 +27,7 @@ from adjudicator.domain import (
 from adjudicator.facts import claim_json, order_json
 from adjudicator.lifecycle import State
 from adjudicator.rulebook import Rulebook
-from adjudicator.workflow import Appeal, Case, evidence_json
+from adjudicator.workflow import Appeal, Case, Statement, evidence_json
 from evidence import EvidenceKind, Party
 
 VERSION = 1
@@ -57,6 +57,9 @@ def to_json(case: Case) -> dict[str, Any]:
         "evidence": [_record_out(r) for r in case.evidence],
         "findings": [f.value for f in case.findings],
         "return_tracking_no": case.return_tracking_no,
+        "statements": [
+            {"by": s.by.value, "at": s.at.isoformat(), "text": s.text} for s in case.statements
+        ],
     }
 
 
@@ -93,6 +96,10 @@ def from_json(data: dict[str, Any], rulebook: Rulebook) -> Case:
         evidence=[_record_in(r) for r in data["evidence"]],
         findings=[PlatformFinding(f) for f in data["findings"]],
         return_tracking_no=data["return_tracking_no"],
+        statements=[  # snapshots written before statements say none
+            Statement(Party(s["by"]), datetime.fromisoformat(s["at"]), s["text"])
+            for s in data.get("statements", [])
+        ],
     )
 
 

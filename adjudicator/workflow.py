@@ -48,7 +48,10 @@ ACTORS: dict[str, frozenset[Party]] = {
     "return_shipped": frozenset({Party.BUYER}),
     "confirm_receipt": frozenset({Party.MERCHANT}),
     "appeal": frozenset({Party.BUYER, Party.MERCHANT}),
+    "statement": frozenset({Party.BUYER, Party.MERCHANT}),
 }
+STATEMENT_CHARS = 500
+"""How long a party's statement may be (Kuaishou's evidence API takes 500 characters)."""
 NO_OPEN_LIMIT = frozenset({ClaimType.NOT_SHIPPED, ClaimType.NOT_RECEIVED})
 
 
@@ -77,6 +80,16 @@ class Event:
     remedy: Remedy | None = None
     refund_amount: Decimal | None = None
     tracking_no: str | None = None
+    text: str | None = None  # a statement's words
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What a party said in its own words, and when."""
+
+    by: Party
+    at: datetime
+    text: str
 
 
 @dataclass(frozen=True)
@@ -120,6 +133,7 @@ class Case:
     evidence: list[EvidenceRecord] = field(default_factory=list)
     findings: list[PlatformFinding] = field(default_factory=list)
     return_tracking_no: str | None = None
+    statements: list[Statement] = field(default_factory=list)
 
     @property
     def burdened(self) -> Party:
@@ -258,6 +272,14 @@ class Workflow:
                 case.case_id, case.state, "decide", f"{decision.rule}: {decision.why}"
             )
         self._decided(case, decision, event.at, event.actor)
+
+    def _on_statement(self, case: Case, event: Event) -> None:
+        text = event.text or ""
+        if not text.strip() or len(text) > STATEMENT_CHARS:
+            why = f"a statement is 1 to {STATEMENT_CHARS} characters, not {len(text)}"
+            raise RefusedEvent(case.case_id, case.state, "statement", why)
+        self._move(case, "statement", event, text=text)
+        case.statements.append(Statement(event.actor, event.at, text))
 
     def _on_return_shipped(self, case: Case, event: Event) -> None:
         if case.remedy is None or not REMEDIES[case.remedy].goods_back:

@@ -241,3 +241,35 @@ def test_the_appeal_examples_report_what_they_replaced() -> None:
     # KS-EX-0021: the buyer's video answered the merchant's certificate; the refund stands
     assert answered["appeal"]["refund_reversed"] is None
     assert answered["liability"] == "merchant"
+
+
+def test_statements_replay_and_explain_shows_them(folder: Path, tmp_path: Path) -> None:
+    case = example("KS-EX-0002")
+    case["case_id"] = "KS-STATEMENTS"
+    case["events"].insert(
+        1,
+        {
+            "at": "2026-03-04T19:00:00+08:00",
+            "actor": "buyer",
+            "action": "statement",
+            "text": "屏幕有裂痕, 开箱即发现\n见照片",
+        },
+    )
+    path = write(folder, "statements", case)
+    memory = run("replay", "--json", str(path))
+    assert memory.returncode == 0, memory.stderr
+    assert "statements" not in json.loads(memory.stdout)  # the output line is unchanged
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert run("replay", "--db", url, str(path)).returncode == 0
+    explained = run("explain", "KS-STATEMENTS", "--db", url)
+    assert explained.returncode == 0, explained.stderr
+    assert "Statements\n  buyer at 2026-03-04T19:00:00+08:00: “屏幕有裂痕, 开箱即发现\n见照片”" in (
+        explained.stdout
+    )
+    too_long = copy.deepcopy(case)
+    too_long["events"][1]["text"] = "字" * 501
+    done = run("replay", str(write(folder, "statement-too-long", too_long)))
+    assert done.returncode == 2
+    assert "statement-too-long.json: /events/1/text: is 501 characters long; at most 500" in (
+        done.stderr
+    )

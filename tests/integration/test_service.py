@@ -322,3 +322,24 @@ def test_two_tick_processes_fire_each_deadline_once(
     assert sorted(e["case_id"] for e in expiries) == [f"T-{n:02}" for n in range(40)]
     assert all(service.get(f"T-{n:02}").resolution == "merchant_timeout" for n in range(40))
     assert service.verify_log()[1] is None
+
+
+def test_statements_are_kept_logged_and_audited(service: Adjudicator) -> None:
+    service.open("D-1", order(), CLAIM, at=T0)
+    service.statement("D-1", Party.BUYER, "开箱即发现裂痕", at=hours(1))
+    service.statement("D-1", Party.MERCHANT, "发货前检查过", at=hours(2), idempotency_key="k-1")
+    again = service.statement(
+        "D-1", Party.MERCHANT, "发货前检查过", at=hours(2), idempotency_key="k-1"
+    )
+    assert len(again.statements) == 2  # the same key: the first answer, not a third statement
+    fresh = Adjudicator(service.engine, service.store)
+    kept = fresh.get("D-1")
+    assert [(s.by, s.at, s.text) for s in kept.statements] == [
+        (Party.BUYER, hours(1), "开箱即发现裂痕"),
+        (Party.MERCHANT, hours(2), "发货前检查过"),
+    ]
+    assert kept.state is State.REQUESTED
+    assert fresh.audit().intact
+    with pytest.raises(RefusedEvent, match="1 to 500 characters"):
+        fresh.statement("D-1", Party.BUYER, "x" * 501, at=hours(3))
+    assert len(fresh.get("D-1").statements) == 2

@@ -59,6 +59,7 @@ def full_case() -> Doc:
         "remedy": "reject_refund",
         "refund_amount": "0.00",
         "tracking_no": "SF2",
+        "text": "商品与描述不符, 我有照片",
     }
     events = [
         {

@@ -67,6 +67,7 @@ TRANSITIONS: dict[str, dict[State, State | str]] = {
         (S.AWAITING_EVIDENCE, S.AWAITING_REBUTTAL, S.UNDER_REVIEW), "same"
     ),
     "finding": dict.fromkeys(OPEN, "same"),
+    "statement": dict.fromkeys(OPEN, "same"),
 }
 
 
@@ -171,17 +172,30 @@ COMMANDS: dict[str, Callable[[State, float], Event]] = {
     "return_shipped": lambda s, t: ev(t, Party.BUYER, "return_shipped", tracking_no="YT2"),
     "confirm_receipt": lambda s, t: ev(t, Party.MERCHANT, "confirm_receipt"),
     "appeal": lambda s, t: ev(t, Party.MERCHANT, "appeal", evidence=CERTIFICATE),
+    "statement": lambda s, t: ev(t, Party.BUYER, "statement", text="屏幕有裂痕"),
 }
 ALLOWED: dict[State, set[str]] = {
     S.NEW: {"open"},
-    S.REQUESTED: {"agree", "reject", "withdraw", "finding"},
-    S.AGREED: {"return_shipped", "finding"},
-    S.MERCHANT_REJECTED: {"escalate", "withdraw", "finding"},
-    S.AWAITING_EVIDENCE: {"submit_evidence", "evidence_complete", "withdraw", "finding"},
-    S.AWAITING_REBUTTAL: {"submit_evidence", "evidence_complete", "withdraw", "finding"},
-    S.UNDER_REVIEW: {"submit_evidence", "withdraw", "finding", "decide"},
-    S.DECIDED: {"return_shipped", "finding", "appeal"},
-    S.RETURN_IN_TRANSIT: {"confirm_receipt", "finding", "appeal"},
+    S.REQUESTED: {"agree", "reject", "withdraw", "finding", "statement"},
+    S.AGREED: {"return_shipped", "finding", "statement"},
+    S.MERCHANT_REJECTED: {"escalate", "withdraw", "finding", "statement"},
+    S.AWAITING_EVIDENCE: {
+        "submit_evidence",
+        "evidence_complete",
+        "withdraw",
+        "finding",
+        "statement",
+    },
+    S.AWAITING_REBUTTAL: {
+        "submit_evidence",
+        "evidence_complete",
+        "withdraw",
+        "finding",
+        "statement",
+    },
+    S.UNDER_REVIEW: {"submit_evidence", "withdraw", "finding", "decide", "statement"},
+    S.DECIDED: {"return_shipped", "finding", "appeal", "statement"},
+    S.RETURN_IN_TRANSIT: {"confirm_receipt", "finding", "appeal", "statement"},
     S.REFUNDED: {"appeal"},
     S.CLOSED: {"appeal"},
     S.LAPSED: set(),

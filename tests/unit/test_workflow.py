@@ -552,3 +552,50 @@ def test_an_event_at_exactly_the_end_of_its_window_is_in_time(
         flow.apply(after, event)
     with pytest.raises(RefusedEvent):  # a microsecond later the window has expired
         flow.apply(after, late)
+
+
+def test_a_party_explains_itself_in_its_own_words() -> None:
+    case = make_case()
+    journal = run(
+        case,
+        ev(0, BUYER, "open"),
+        ev(1, BUYER, "statement", text="屏幕有裂痕, 开箱即发现"),
+        ev(2, MERCHANT, "statement", text="发货前已检查\n视频为证"),
+        ev(3, MERCHANT, "reject"),
+        until=T0 + timedelta(hours=4),
+    )
+    assert [(s.by, s.text) for s in case.statements] == [
+        (BUYER, "屏幕有裂痕, 开箱即发现"),
+        (MERCHANT, "发货前已检查\n视频为证"),
+    ]
+    said = [e for e in journal.entries if e["event"] == "statement"]
+    assert [(e["actor"], e["from"], e["to"], e["text"]) for e in said] == [
+        ("buyer", "requested", "requested", "屏幕有裂痕, 开箱即发现"),
+        ("merchant", "requested", "requested", "发货前已检查\n视频为证"),
+    ]
+    # a statement decides nothing: the merchant's answer window runs on
+    assert case.deadline_rule == "deadline.escalate"
+
+
+@pytest.mark.parametrize(
+    ("actor", "text", "why"),
+    [
+        (BUYER, "", "a statement is 1 to 500 characters, not 0"),
+        (BUYER, "   ", "a statement is 1 to 500 characters, not 3"),
+        (BUYER, "字" * 501, "a statement is 1 to 500 characters, not 501"),
+        (PLATFORM, "平台说明", "not by the platform"),
+    ],
+)
+def test_a_statement_that_is_empty_too_long_or_the_platforms_is_refused(
+    actor: Party, text: str, why: str
+) -> None:
+    case = make_case()
+    journal = MemoryJournal()
+    flow = Workflow(journal, FakeExaminer())
+    flow.apply(case, ev(0, BUYER, "open"))
+    before = len(journal.entries)
+    with pytest.raises(RefusedEvent, match=why):
+        flow.apply(case, ev(1, actor, "statement", text=text))
+    assert (case.statements, len(journal.entries)) == ([], before)
+    flow.apply(case, ev(1, BUYER, "statement", text="字" * 500))  # at the limit: in
+    assert len(case.statements) == 1
