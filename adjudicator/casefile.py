@@ -287,7 +287,12 @@ class _Reader:
             file = self.evidence_file(item.file, f"/events/{event}/evidence/{index}/file")
             # what the submitter declares, in the file's order
             declared = {k: v for k, v in raw[index].items() if k in _DECLARED}
-            out.append(Submission(_KIND[item.kind], file, declared, within=self.base))
+            described = getattr(item, "description", None)
+            out.append(
+                Submission(
+                    _KIND[item.kind], file, declared, within=self.base, description=described
+                )
+            )
         return tuple(out)
 
     def evidence_file(self, name: str, at: str) -> Path:

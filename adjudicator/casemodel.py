@@ -351,6 +351,7 @@ EvidenceModel: type[BaseModel] = create_model(
     __doc__="A submitted file, and what its submitter declares about it.",
     kind=(_one_of(EvidenceKind), ...),
     file=(EvidencePath, ...),
+    description=(Statement, _absent()),
     **{name: (Text, _absent()) for name in DECLARED},  # type: ignore[call-overload]
 )
 _EVENT_FIELD_TYPES: dict[str, Any] = {

@@ -162,6 +162,7 @@ class EvidenceRecord:
     pre_shipment: bool = False
     shows_serial: str | None = None
     near_duplicate: bool = False
+    description: str | None = None  # the submitter's words about it
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,7 @@ def record_of(
         pre_shipment=verdict.facts.get("pre_shipment") is True,
         shows_serial=sub.declared.get("shows_serial"),
         near_duplicate="near_duplicate" in verdict.flags,
+        description=sub.description,
     )
 
 

@@ -44,7 +44,8 @@ def explain(case: Case, evidence: list[dict[str, Any]], history: list[dict[str, 
         lines += ["", "Statements"]
         lines += [f"  {s.by} at {s.at.isoformat()}: “{s.text}”" for s in case.statements]
     lines += ["", "Evidence"]
-    lines += _evidence(evidence) or ["  none submitted"]
+    described = {r.id: r.description for r in case.evidence if r.description is not None}
+    lines += _evidence(evidence, described) or ["  none submitted"]
     lines += ["", "Outcome"]
     lines += _outcome(case)
     lines += _appeal(case)
@@ -53,7 +54,7 @@ def explain(case: Case, evidence: list[dict[str, Any]], history: list[dict[str, 
     return "\n".join(lines) + "\n"
 
 
-def _evidence(items: list[dict[str, Any]]) -> list[str]:
+def _evidence(items: list[dict[str, Any]], described: dict[str, str]) -> list[str]:
     lines: list[str] = []
     for item in items:
         verdict = item["verdict"]
@@ -70,6 +71,8 @@ def _evidence(items: list[dict[str, Any]]) -> list[str]:
             f"(sha256 {verdict['sha256'][:16]}…, submitted {item['submitted_at']}): "
             f"{status}; {', '.join(seen)}"
         )
+        if item["id"] in described:
+            lines.append(f"      described: “{described[item['id']]}”")
         lines += [f"      {d['reason']}: {d['detail']}" for d in verdict["details"]]
         if verdict["flags"]:
             lines.append(f"      flags: {', '.join(verdict['flags'])}")

@@ -59,7 +59,7 @@ _DECISION_FIELDS = (
     "penalty_amount",
     "violations",
 )
-_EVIDENCE_FIELDS = ("id", "party", "kind", "sha256", "accepted", "reasons")
+_EVIDENCE_FIELDS = ("id", "party", "kind", "sha256", "accepted", "reasons", "description")
 
 
 @dataclass

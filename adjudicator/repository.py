@@ -382,7 +382,13 @@ def event_json(event: Event) -> dict[str, Any]:
             out[name] = str(value)
     if event.evidence:
         out["evidence"] = [
-            {"kind": s.kind.value, "file": str(s.file), **s.declared} for s in event.evidence
+            {
+                "kind": s.kind.value,
+                "file": str(s.file),
+                **s.declared,
+                **({} if s.description is None else {"description": s.description}),
+            }
+            for s in event.evidence
         ]
     return out
 

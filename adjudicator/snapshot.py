@@ -196,6 +196,7 @@ def _record_in(data: dict[str, Any]) -> EvidenceRecord:
         pre_shipment=data["pre_shipment"],
         shows_serial=data["shows_serial"],
         near_duplicate=data["near_duplicate"],
+        description=data.get("description"),  # (older snapshots kept none)
     )
 
 

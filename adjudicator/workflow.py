@@ -66,6 +66,7 @@ class Submission:
     file: Path
     declared: dict[str, Any] = field(default_factory=dict)
     within: Path | None = None
+    description: str | None = None  # the submitter's words about it (STATEMENT_CHARS at most)
 
 
 @dataclass(frozen=True)
@@ -569,7 +570,7 @@ def decision_json(rulebook: Rulebook, decision: Decision) -> dict[str, Any]:
 
 
 def evidence_json(record: EvidenceRecord) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "id": record.id,
         "party": record.party.value,
         "kind": record.kind.value,
@@ -577,3 +578,6 @@ def evidence_json(record: EvidenceRecord) -> dict[str, Any]:
         "accepted": record.accepted,
         "reasons": list(record.reasons),
     }
+    if record.description is not None:  # (absent, the line is what it always was)
+        out["description"] = record.description
+    return out

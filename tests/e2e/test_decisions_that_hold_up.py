@@ -255,10 +255,13 @@ def test_statements_replay_and_explain_shows_them(folder: Path, tmp_path: Path) 
             "text": "屏幕有裂痕, 开箱即发现\n见照片",
         },
     )
+    case["events"][4]["evidence"][0]["description"] = "屏幕右上角的裂痕"
     path = write(folder, "statements", case)
     memory = run("replay", "--json", str(path))
     assert memory.returncode == 0, memory.stderr
-    assert "statements" not in json.loads(memory.stdout)  # the output line is unchanged
+    line = json.loads(memory.stdout)
+    assert "statements" not in line  # the output line is what it was, but for what is new:
+    assert line["evidence"][0]["description"] == "屏幕右上角的裂痕"
     url = f"sqlite:///{tmp_path / 'd.db'}"
     assert run("replay", "--db", url, str(path)).returncode == 0
     explained = run("explain", "KS-STATEMENTS", "--db", url)
@@ -266,6 +269,7 @@ def test_statements_replay_and_explain_shows_them(folder: Path, tmp_path: Path) 
     assert "Statements\n  buyer at 2026-03-04T19:00:00+08:00: “屏幕有裂痕, 开箱即发现\n见照片”" in (
         explained.stdout
     )
+    assert "      described: “屏幕右上角的裂痕”" in explained.stdout
     too_long = copy.deepcopy(case)
     too_long["events"][1]["text"] = "字" * 501
     done = run("replay", str(write(folder, "statement-too-long", too_long)))

@@ -51,7 +51,12 @@ def instant(hour: int) -> str:
 def full_case() -> Doc:
     """A valid case file with every field the format has: every optional field, an event of
     every action with each of its fields, and every declared evidence field."""
-    evidence = {"kind": "inspection_certificate", "file": "e.pdf", **dict.fromkeys(DECLARED, "x")}
+    evidence = {
+        "kind": "inspection_certificate",
+        "file": "e.pdf",
+        "description": "检测报告",
+        **dict.fromkeys(DECLARED, "x"),
+    }
     own = {
         "evidence": [evidence],
         "finding": "carrier_loss",

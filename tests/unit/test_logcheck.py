@@ -5,6 +5,7 @@ an edit to any field of the stored dispute is named, with the dispute and the fi
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,32 @@ def test_an_edited_appeal_is_named_with_the_field() -> None:
         "dispute KS-EX-0018: appeal.previous.liability is buyer in the stored dispute but "
         "merchant in its log",
     ]
+
+
+def test_an_edited_statement_or_evidence_description_is_named(tmp_path: Path) -> None:
+    source = json.loads((EXAMPLES / "KS-EX-0002.json").read_text("utf-8"))
+    source["events"].insert(
+        1,
+        {
+            "at": "2026-03-04T19:00:00+08:00",
+            "actor": "buyer",
+            "action": "statement",
+            "text": "裂了",
+        },
+    )
+    source["events"][4]["evidence"][0]["description"] = "裂痕"
+    shutil.copytree(EXAMPLES / "evidence", tmp_path / "evidence")
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(source), "utf-8")
+    replayed = replay(read_case(path))
+    case, log = replayed.case, replayed.log
+    assert compare(told_of(log), stored_of(case), lambda: case.rulebook) == []
+    data = snapshot.to_json(case)
+    data["statements"][0]["text"] = "没裂"
+    data["evidence"][0]["description"] = "完好"
+    problems = [str(p) for p in compare(told_of(log), stored_of(case, data), lambda: case.rulebook)]
+    assert len(problems) == 2
+    assert "statements is" in problems[0]
+    assert (
+        "evidence E1.description is 完好 in the stored dispute but 裂痕 in its log" in problems[1]
+    )
