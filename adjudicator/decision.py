@@ -30,6 +30,7 @@ from adjudicator.domain import (
     Remedy,
     RuleFired,
     money,
+    opposite,
 )
 from adjudicator.errors import AdjudicationError
 from adjudicator.rulebook import Burden, EvidenceSpec, RemedyRow, Rulebook, Special
@@ -75,7 +76,7 @@ def decide(dispute: Dispute, rulebook: Rulebook) -> Decision:
         if burden.party is Party.PLATFORM:
             raise AdjudicationError(f"{burden.id}: the platform's burden needs a special rule")
         proof, proof_items = _strongest(dispute, rulebook, burden, burden.proof, burden.party)
-        other = _other(burden.party)
+        other = opposite(burden.party)
         rebuttal, rebuttal_items = _strongest(dispute, rulebook, burden, burden.rebuttal, other)
         _weigh(rulebook, burden, (proof, proof_items), (rebuttal, rebuttal_items), outcome)
         _after_weighing(specials, burden, proof, outcome)
@@ -307,13 +308,12 @@ def _follow_liability(
     (their remedy, return-shipping payer and violation); a liability a special row rules
     out is refused."""
     given, found = outcome.liability, set(dispute.findings)
+    eligible, why = no_reason_return_eligible(dispute, rulebook)
     for special in specials:
         if special.when == "both_liable" and given is Liability.BOTH:
             return Refusal(special.id, f"{special.claim} has no shared liability")
-        if special.when == "ineligible" and given is not special.liability:
-            eligible, why = no_reason_return_eligible(dispute, rulebook)
-            if not eligible:
-                return Refusal(special.id, f"not eligible ({why}): {special.liability} liable")
+        if special.when == "ineligible" and given is not special.liability and not eligible:
+            return Refusal(special.id, f"not eligible ({why}): {special.liability} liable")
         if (
             special.when == "no_finding"
             and special.finding not in found
@@ -322,7 +322,6 @@ def _follow_liability(
             return Refusal(
                 special.id, f"without a finding of {special.finding}: {special.liability}"
             )
-    eligible = no_reason_return_eligible(dispute, rulebook)[0]
     proof = _strongest(dispute, rulebook, burden, burden.proof, burden.party)[0]
     for special in specials:
         match special.when:
@@ -366,7 +365,7 @@ def _weigh(
     if row.liability == "both":
         outcome.liability = Liability.BOTH
     else:
-        party = burden.party if row.liability == "burdened" else _other(burden.party)
+        party = burden.party if row.liability == "burdened" else opposite(burden.party)
         outcome.liability = Liability(party.value)
     outcome.trace.append(
         RuleFired(
@@ -414,10 +413,6 @@ def _remedy(choice: str, requested: Remedy) -> Remedy:
             Remedy.REJECT_RETURN if requested is Remedy.RETURN_AND_REFUND else Remedy.REJECT_REFUND
         )
     return Remedy(choice)
-
-
-def _other(party: Party) -> Party:
-    return Party.BUYER if party is Party.MERCHANT else Party.MERCHANT
 
 
 def _listed(items: list[str]) -> str:

@@ -12,6 +12,11 @@ from evidence import EvidenceKind, Party
 CENT = Decimal("0.01")
 
 
+def opposite(party: Party) -> Party:
+    """The other side of the dispute: the buyer's is the merchant, anyone else's the buyer."""
+    return Party.MERCHANT if party is Party.BUYER else Party.BUYER
+
+
 def money(value: Decimal | str | int) -> Decimal:
     """Two places, rounded half up (RULES.md section 5). Never a float."""
     if isinstance(value, float):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adjudicator.domain import REMEDIES, Remedy
+from adjudicator.domain import REMEDIES, Remedy, opposite
 from adjudicator.workflow import Case
 
 
@@ -141,7 +141,7 @@ def _appeal(case: Case) -> list[str]:
     ]
     if case.decision is old:
         lines.append(
-            f"  the {'merchant' if appeal.by.value == 'buyer' else 'buyer'} may answer its new "
+            f"  the {opposite(appeal.by)} may answer its new "
             "evidence; the decision above stands until the review runs again"
         )
     else:

@@ -7,6 +7,7 @@ the rulebook below it) and ``rules``: a table keyed by stable rule id, each rule
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ from adjudicator.domain import (
     Order,
     PlatformFinding,
     Remedy,
+    opposite,
 )
 from adjudicator.errors import RulebookError as RulebookError  # noqa: PLC0414 (re-exported)
 from adjudicator.rulemodel import (
@@ -240,7 +242,7 @@ class Rulebook:
     def label(self) -> str:
         return f"{self.id}@{self.version}"
 
-    @property
+    @functools.cached_property
     def exclusion_codes(self) -> frozenset[str]:
         """The codes an order's ``exclusions`` may use (those the special rows list)."""
         return frozenset(code for s in self.specials.values() for code in s.exclusions)
@@ -700,8 +702,7 @@ class _Builder:
                 reachable.add(Liability.BOTH)
             else:
                 for burdened in parties:
-                    other = Party.MERCHANT if burdened is Party.BUYER else Party.BUYER
-                    party = burdened if weigh_row.liability == "burdened" else other
+                    party = burdened if weigh_row.liability == "burdened" else opposite(burdened)
                     reachable.add(Liability(party.value))
         out: dict[Liability, RemedyRow] = {}
         for rid, rule in rules.items():

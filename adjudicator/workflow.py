@@ -28,6 +28,7 @@ from adjudicator.domain import (
     PlatformFinding,
     Remedy,
     Resolution,
+    opposite,
 )
 from adjudicator.facts import claim_json, facts_digest, order_json
 from adjudicator.lifecycle import RefusedEvent, State, fire
@@ -145,8 +146,8 @@ class Case:
         """Who answers in the rebuttal window: the side opposite the burden, or, after an
         appeal, the side opposite the appellant (it answers the appeal's new evidence)."""
         if self.appeal is not None:
-            return _other(self.appeal.by)
-        return _other(self.burdened) if self.burdened is not Party.PLATFORM else Party.MERCHANT
+            return opposite(self.appeal.by)
+        return opposite(self.burdened) if self.burdened is not Party.PLATFORM else Party.MERCHANT
 
     def for_review(self, at: datetime) -> Dispute:
         return Dispute(
@@ -533,10 +534,6 @@ def _agreed_terms(case: Case, at: datetime) -> tuple[str, str]:
     """What an agreement (or the merchant's silence) settles on, as its log entry records it:
     the remedy the buyer asked for and the disputed amount."""
     return case.claim.requested_remedy.value, str(case.for_review(at).disputed_amount)
-
-
-def _other(party: Party) -> Party:
-    return Party.BUYER if party is Party.MERCHANT else Party.MERCHANT
 
 
 def _text(amount: Decimal | None) -> str | None:
