@@ -9,8 +9,9 @@ lengths and characters, amounts, quantities, list lengths) are the models of
 is validated by them first, and the first problem in document order is named. Then come the
 checks a model cannot make, in document order: duplicate keys (refused while the JSON text
 is parsed, as are ``NaN`` and numbers too long to read), the years of every instant and
-whether its date exists, a requested amount at most the paid amount, events in time order,
-and evidence files that are regular files inside the case file's folder once symlinks are
+whether its date exists, claimed items that are the order's and a requested amount at most
+what was paid for them (:func:`adjudicator.domain.claim_problem`), events in time order, and
+evidence files that are regular files inside the case file's folder once symlinks are
 resolved. ``rulebook`` is an id, never a path.
 
 Reading is on the replay hot path: the validation is pydantic's (compiled, made once at
@@ -34,12 +35,14 @@ from adjudicator import casemodel as model
 from adjudicator.casemodel import DECLARED, EXPECTED, EXPECTED_LISTS, FORMAT, LIMITS, Limits
 from adjudicator.domain import (
     Claim,
+    ClaimedItem,
     ClaimType,
     Liability,
     Order,
     OrderItem,
     PlatformFinding,
     Remedy,
+    claim_problem,
 )
 from adjudicator.errors import InvalidCase as InvalidCase  # noqa: PLC0414 (re-exported)
 from adjudicator.workflow import Event, Submission
@@ -233,12 +236,18 @@ class _Reader:
         )
 
     def claim(self, c: model.Claim, order: Order) -> Claim:
-        amount = None
-        if c.requested_amount is not None:
-            amount = Decimal(c.requested_amount)
-            if amount > order.paid_amount:
-                raise self.fail("/claim/requested_amount", "is more than the paid amount")
-        return Claim(_CLAIM_TYPE[c.type], _REMEDY[c.requested_remedy], amount, c.description)
+        amount = None if c.requested_amount is None else Decimal(c.requested_amount)
+        claim = Claim(
+            _CLAIM_TYPE[c.type],
+            _REMEDY[c.requested_remedy],
+            amount,
+            c.description,
+            tuple(ClaimedItem(i.sku, i.quantity) for i in c.items),
+        )
+        problem = claim_problem(order, claim)
+        if problem is not None:
+            raise self.fail(*problem)
+        return claim
 
     def events(self, events: list[Any], raw: list[dict[str, Any]]) -> tuple[Event, ...]:
         out: list[Event] = []

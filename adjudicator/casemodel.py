@@ -10,7 +10,8 @@ event's fields and the parties that may act are those of its ``action`` (a tagge
 
 What a model cannot say stays in the reader, after this validation: duplicate keys in the
 JSON text, evidence files inside the case file's folder, events in time order, a requested
-amount at most the paid amount, and an instant's year within the limits and its date real.
+amount at most what was paid for the claimed items (which must be the order's), and an
+instant's year within the limits and its date real.
 
 Each constrained type carries :class:`Says`, how its problems are put in an
 :class:`~adjudicator.errors.InvalidCase`; :func:`problem` turns pydantic's errors into the
@@ -336,13 +337,26 @@ class Order(_Strict):
     signed_at: Instant | None = None
 
 
+class ClaimedItem(_Strict):
+    """An item of the order the claim is about: its SKU, and how many of it."""
+
+    sku: Text
+    quantity: Quantity
+
+
 class Claim(_Strict):
-    """What the buyer claims and asks for."""
+    """What the buyer claims and asks for; ``items`` the order's items it is about (absent or
+    empty: the whole order), each an order line's SKU at most once."""
 
     type: ClaimTypeName
     requested_remedy: RequestableName
     requested_amount: Amount | None = None
     description: FreeText = ""
+    items: Annotated[
+        list[ClaimedItem],
+        _count(0, LIMITS.items),
+        _list_says("items", "must be a list of items"),
+    ] = Field(default_factory=list)
 
 
 EvidenceModel: type[BaseModel] = create_model(

@@ -152,7 +152,8 @@ def decide_manually(
 
 
 def penalty(row: RemedyRow, paid: Decimal) -> Decimal:
-    """The penalty a liability costs, on the order's paid amount (RULES.md section 5)."""
+    """The penalty a liability costs, on what was paid for what the claim is about (the
+    claimed items, or the whole order; RULES.md section 5)."""
     if row.penalty_multiplier <= 0:
         return money(0)
     return money(max(paid * row.penalty_multiplier, row.penalty_minimum))
@@ -191,7 +192,7 @@ def _conclude(
     else:
         refund = disputed
     payer = (outcome.return_shipping or row.return_shipping) if meaning.goods_back else None
-    charged = penalty(row, dispute.order.paid_amount)
+    charged = penalty(row, dispute.claimed_paid)
     outcome.trace.append(
         RuleFired(
             row.id,
@@ -223,8 +224,10 @@ def needs_manual_review(dispute: Dispute, rulebook: Rulebook) -> tuple[RuleFired
         because = None
         if review.when == "paid_amount_at_least":
             assert review.amount is not None
-            if dispute.order.paid_amount >= review.amount:
-                because = f"paid amount {dispute.order.paid_amount} is at or above {review.amount}"
+            paid = dispute.claimed_paid
+            if paid >= review.amount:
+                what = "the claimed items' paid amount" if dispute.claim.items else "paid amount"
+                because = f"{what} {paid} is at or above {review.amount}"
         elif review.when == "near_duplicate":
             near = [e.id for e in dispute.evidence if e.accepted and e.near_duplicate]
             if near:

@@ -125,6 +125,14 @@ class OrderItem:
 
 
 @dataclass(frozen=True)
+class ClaimedItem:
+    """An item a claim is about: an order line's SKU and how many of it."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
 class Order:
     order_id: str
     category: str
@@ -142,13 +150,69 @@ class Order:
     def serials(self) -> frozenset[str]:
         return frozenset(i.serial for i in self.items if i.serial)
 
+    def paid_share(self, claimed: tuple[ClaimedItem, ...]) -> Decimal:
+        """What the buyer paid for ``claimed`` (all of the order when it names none): the
+        paid amount split over the lines by their value (price times quantity), or by
+        quantity when every line is free; two places, rounded half up. Each item must be
+        one line of the order (:func:`claim_problem` says so first)."""
+        if not claimed:
+            return money(self.paid_amount)
+        lines = {item.sku: item for item in self.items}
+        whole = sum((item.price * item.quantity for item in self.items), Decimal(0))
+        if whole > 0:
+            part = sum((lines[c.sku].price * c.quantity for c in claimed), Decimal(0))
+        else:
+            whole = Decimal(sum(item.quantity for item in self.items))
+            part = Decimal(sum(c.quantity for c in claimed))
+        return money(self.paid_amount * part / whole)
+
 
 @dataclass(frozen=True)
 class Claim:
+    """What the buyer claims and asks for, about ``items`` of the order (none: all of it)."""
+
     type: ClaimType
     requested_remedy: Remedy
     requested_amount: Decimal | None = None
     description: str = ""
+    items: tuple[ClaimedItem, ...] = ()
+
+
+def claim_problem(order: Order, claim: Claim) -> tuple[str, str] | None:
+    """What makes ``claim`` impossible on ``order``, as (JSON pointer, reason), or None: an
+    item the order does not have, more of one than it has, an item named twice or on two
+    lines of the order, or a requested amount above what was paid for what is claimed."""
+    lines: dict[str, list[OrderItem]] = {}
+    for item in order.items:
+        lines.setdefault(item.sku, []).append(item)
+    named: set[str] = set()
+    for index, claimed in enumerate(claim.items):
+        at = f"/claim/items/{index}"
+        found = lines.get(claimed.sku)
+        if found is None:
+            return f"{at}/sku", f"the order has no item with SKU {claimed.sku!r}"
+        if len(found) > 1:
+            return f"{at}/sku", (
+                f"the order has SKU {claimed.sku!r} on {len(found)} lines: a claim cannot "
+                "tell which it means"
+            )
+        if claimed.sku in named:
+            return f"{at}/sku", f"SKU {claimed.sku!r} is named twice"
+        named.add(claimed.sku)
+        if claimed.quantity > found[0].quantity:
+            return f"{at}/quantity", (
+                f"is {claimed.quantity}, more than the {found[0].quantity} the order has"
+            )
+    amount = claim.requested_amount
+    if amount is not None and not claim.items and amount > order.paid_amount:
+        return "/claim/requested_amount", "is more than the paid amount"
+    if amount is not None and claim.items:
+        share = order.paid_share(claim.items)
+        if amount > share:
+            return "/claim/requested_amount", (
+                f"is more than {share}, what was paid for the claimed items"
+            )
+    return None
 
 
 @dataclass(frozen=True)
@@ -207,6 +271,12 @@ class Dispute:
     evidence: tuple[EvidenceRecord, ...] = field(default=())
 
     @property
+    def claimed_paid(self) -> Decimal:
+        """What was paid for what the claim is about: its items' share, or the whole order."""
+        return self.order.paid_share(self.claim.items)
+
+    @property
     def disputed_amount(self) -> Decimal:
+        """The amount asked for, or else all that was paid for what the claim is about."""
         amount = self.claim.requested_amount
-        return money(self.order.paid_amount if amount is None else amount)
+        return self.claimed_paid if amount is None else money(amount)

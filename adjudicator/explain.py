@@ -18,6 +18,7 @@ def explain(case: Case, evidence: list[dict[str, Any]], history: list[dict[str, 
         f"  requested: {claim.requested_remedy}"
         + ("" if claim.requested_amount is None else f" of {claim.requested_amount}")
         + (f" ({claim.description})" if claim.description else ""),
+        *_claimed(case),
         f"  rulebook: {book.label} (digest {book.digest})",
         f"  now: {case.state}, resolution {case.resolution or 'none yet'}",
         "",
@@ -52,6 +53,17 @@ def explain(case: Case, evidence: list[dict[str, Any]], history: list[dict[str, 
     lines += ["", "What happened"]
     lines += [_step(entry) for entry in history]
     return "\n".join(lines) + "\n"
+
+
+def _claimed(case: Case) -> list[str]:
+    """The items the claim is about, and what was paid for them (none for a whole order)."""
+    claimed = case.claim.items
+    if not claimed:
+        return []
+    names = {item.sku: item.name for item in case.order.items}
+    listed = ", ".join(f"{c.quantity} x {c.sku} ({names.get(c.sku, '?')})" for c in claimed)
+    share = case.order.paid_share(claimed)
+    return [f"  about: {listed}; paid for them: {share} of {case.order.paid_amount}"]
 
 
 def _evidence(items: list[dict[str, Any]], described: dict[str, str]) -> list[str]:

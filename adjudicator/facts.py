@@ -42,12 +42,15 @@ def order_json(order: Order) -> dict[str, Any]:
 
 
 def claim_json(claim: Claim) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "type": claim.type.value,
         "requested_remedy": claim.requested_remedy.value,
         "requested_amount": _text(claim.requested_amount),
         "description": claim.description,
     }
+    if claim.items:  # (a whole-order claim is what it always was, and keeps its digest)
+        out["items"] = [{"sku": i.sku, "quantity": i.quantity} for i in claim.items]
+    return out
 
 
 def facts_digest(order: Any, claim: Any) -> str:

@@ -39,7 +39,7 @@ from adjudicator.audit import Audit, audit_database, chain_and_head
 from adjudicator.auditlog import Break
 from adjudicator.casefile import default_rulebook
 from adjudicator.checkpoint import Checkpoint, Checkpoints, SigningKey
-from adjudicator.domain import Claim, Liability, Order, PlatformFinding, Remedy
+from adjudicator.domain import Claim, Liability, Order, PlatformFinding, Remedy, claim_problem
 from adjudicator.errors import (
     AdjudicationError,
     BrokenLog,
@@ -162,6 +162,9 @@ class Adjudicator:
         ``rulebook`` is a built-in rulebook id or a rulebook file; by default the order's
         category chooses it.
         """
+        impossible = claim_problem(order, claim)
+        if impossible is not None:
+            raise UsageError(f"{impossible[0]}: {impossible[1]}")
         source, book = self.rulebook(rulebook or default_rulebook(order.category))
         outside = book.out_of_scope(order, claim)
         if outside is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from adjudicator.domain import (
     Claim,
+    ClaimedItem,
     ClaimType,
     Decision,
     EvidenceRecord,
@@ -77,6 +78,7 @@ def from_json(data: dict[str, Any], rulebook: Rulebook) -> Case:
             requested_remedy=Remedy(claim["requested_remedy"]),
             requested_amount=_decimal(claim["requested_amount"]),
             description=claim["description"],
+            items=tuple(ClaimedItem(i["sku"], i["quantity"]) for i in claim.get("items", [])),
         ),
         state=State(data["state"]),
         resolution=None if data["resolution"] is None else Resolution(data["resolution"]),

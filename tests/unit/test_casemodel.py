@@ -27,6 +27,7 @@ from adjudicator.casemodel import (
     LIMITS,
     Case,
     Claim,
+    ClaimedItem,
     EvidenceModel,
     Item,
     Order,
@@ -98,6 +99,7 @@ def full_case() -> Doc:
             "requested_remedy": "refund_only",
             "requested_amount": "100.00",
             "description": "broken\tscreen\n",  # free text: tabs and newlines
+            "items": [{"sku": "S", "quantity": 1}],
         },
         "events": events,
         "expected": {
@@ -164,7 +166,15 @@ def test_every_object_of_the_schema_has_exactly_its_models_fields() -> None:
     expected = Case.model_fields["expected"].annotation
     assert isinstance(expected, type)
     assert issubclass(expected, BaseModel)
-    models: list[type[BaseModel]] = [Item, Order, Claim, EvidenceModel, expected, *EVENTS.values()]
+    models: list[type[BaseModel]] = [
+        Item,
+        Order,
+        ClaimedItem,
+        Claim,
+        EvidenceModel,
+        expected,
+        *EVENTS.values(),
+    ]
     by_name: dict[str, type[BaseModel]] = {model.__name__: model for model in models}
     assert set(schema["$defs"]) == set(by_name)
     for name, sub in [*schema["$defs"].items(), ("Case", schema)]:
@@ -267,11 +277,33 @@ def _long_path(folder: Path, length: int) -> str:
 def _of_size(folder: Path, case: Doc, at: Path_, keyword: str, size: int) -> Any:
     if keyword == "maximum":
         return size
+    if at == ["claim", "items"]:  # a claim names each SKU once
+        return [{"sku": f"S{n}", "quantity": 1} for n in range(size)]
     if keyword == "maxItems":
         return [copy.deepcopy(get(case, at)[0]) for _ in range(size)]
     if at[-1] == "file":
         return _long_path(folder, size)
     return "a" * size
+
+
+def _consistent(case: Doc, at: Path_) -> Doc:
+    """The claim's items made the order's again: a limit of the claim's items is tried on an
+    order with those items (each at most as long and as many as the order's limits allow);
+    any other limit on a claim about the whole order."""
+    if at[:2] != ["claim", "items"]:
+        del case["claim"]["items"]
+        return case
+    case["order"]["items"] = [
+        {
+            "sku": item["sku"][: LIMITS.id_chars],
+            "name": "N",
+            "price": "1.00",
+            "quantity": min(item["quantity"], LIMITS.quantity),
+        }
+        for item in case["claim"]["items"][: LIMITS.items]
+    ]
+    case["claim"]["requested_amount"] = "0.01"
+    return case
 
 
 @pytest.mark.parametrize(
@@ -283,8 +315,10 @@ def test_each_limit_of_the_schema_is_a_limit_the_reader_holds_to_there(
 ) -> None:
     assert limit in asdict(LIMITS).values()
     case = full_case()
-    read_case(write(tmp_path, put(case, at, _of_size(tmp_path, case, at, keyword, limit))))
-    refused = refusal(tmp_path, put(case, at, _of_size(tmp_path, case, at, keyword, limit + 1)))
+    at_limit = _consistent(put(case, at, _of_size(tmp_path, case, at, keyword, limit)), at)
+    read_case(write(tmp_path, at_limit))
+    over = _consistent(put(case, at, _of_size(tmp_path, case, at, keyword, limit + 1)), at)
+    refused = refusal(tmp_path, over)
     assert refused.pointer == pointer(at)
     assert str(limit) in refused.message
 
