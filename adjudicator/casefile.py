@@ -233,6 +233,7 @@ class _Reader:
             self.instant(o.shipped_at, "/order/shipped_at"),
             o.tracking_no,
             self.instant(o.signed_at, "/order/signed_at"),
+            o.return_insurance,
         )
 
     def claim(self, c: model.Claim, order: Order) -> Claim:
@@ -270,7 +271,7 @@ class _Reader:
                 fields.get("liability"),
                 fields.get("remedy"),
             )
-            refund_amount = fields.get("refund_amount")
+            refund_amount, amount = fields.get("refund_amount"), fields.get("amount")
             out.append(
                 Event(
                     at=when,
@@ -284,6 +285,8 @@ class _Reader:
                     refund_amount=None if refund_amount is None else Decimal(refund_amount),
                     tracking_no=fields.get("tracking_no"),
                     text=fields.get("text"),
+                    amount=None if amount is None else Decimal(amount),
+                    offer=fields.get("offer"),
                 )
             )
         return tuple(out)

@@ -38,6 +38,7 @@ from adjudicator.domain import (
     Remedy,
 )
 from adjudicator.rulebook import RULEBOOK_ID
+from adjudicator.rulemodel import VERSION as RULEBOOK_VERSION
 from adjudicator.workflow import ACTORS, STATEMENT_CHARS
 from evidence import EvidenceKind, Party
 from evidence.declared import REQUIRED
@@ -93,12 +94,17 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "decide": ("liability", "remedy", "refund_amount"),
     "return_shipped": ("tracking_no",),
     "statement": ("text",),
+    "offer": ("remedy", "amount"),
+    "accept_offer": ("offer",),
+    "decline_offer": ("offer",),
+    "merchant_shipped": ("tracking_no",),
 }
 """Each action's own fields (besides ``at``, ``actor``, ``action`` and ``reason``); the
 actions themselves, and who may do each, are the workflow's ``ACTORS``."""
 OPTIONAL_ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "appeal": ("evidence",),
     "decide": ("refund_amount",),
+    "offer": ("amount",),
 }
 
 # Patterns are anchored (JSON Schema searches) and spell digits [0-9]: pydantic's regex engine,
@@ -114,6 +120,7 @@ CASE_ID = rf"^[A-Za-z0-9][A-Za-z0-9._:-]{{0,{LIMITS.id_chars - 1}}}$"
 # by pydantic before any pattern (a ``string_unicode`` error)
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 NO_CONTROL_BUT_LINES = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
+OFFER_ID = r"^O[1-9][0-9]{0,5}$"  # the engine numbers offers O1, O2, ... in a dispute
 
 
 # --- how problems are said -------------------------------------------------------------------
@@ -261,8 +268,11 @@ CaseId = Annotated[
 ]
 RulebookId = Annotated[
     str,
-    StringConstraints(pattern=f"^{RULEBOOK_ID.pattern}$"),
-    _says("must be a rulebook id such as kuaishou.general"),
+    StringConstraints(pattern=f"^{RULEBOOK_ID.pattern}(@{RULEBOOK_VERSION.pattern})?$"),
+    _says(
+        "must be a rulebook id such as kuaishou.general, or a built-in rulebook's release "
+        "such as kuaishou.general@2026.2"
+    ),
 ]
 Quantity = Annotated[
     int,
@@ -318,7 +328,8 @@ class Item(_Strict):
 
 class Order(_Strict):
     """The order the dispute is about; ``shipped_at``, ``tracking_no`` and ``signed_at`` are
-    null or absent when it was not shipped or not delivered."""
+    null or absent when it was not shipped or not delivered; ``return_insurance``: the order
+    has return-shipping insurance (运费险), whose insurer pays to send goods back."""
 
     order_id: Text
     category: CategoryName
@@ -335,6 +346,7 @@ class Order(_Strict):
     shipped_at: Instant | None = None
     tracking_no: Text | None = None
     signed_at: Instant | None = None
+    return_insurance: Flag = False
 
 
 class ClaimedItem(_Strict):
@@ -380,7 +392,18 @@ _EVENT_FIELD_TYPES: dict[str, Any] = {
     "refund_amount": Amount,
     "tracking_no": Text,
     "text": Statement,
+    "amount": Amount,
+    "offer": Annotated[
+        str, StringConstraints(pattern=OFFER_ID), _says("must be an offer id: O1, O2, ...")
+    ],
 }
+_ACTION_FIELD_TYPES: dict[tuple[str, str], Any] = {
+    ("offer", "remedy"): _one_of(
+        [r for r in Remedy if r in REQUESTABLE],
+        "an offer is one of the remedies a buyer may request",
+    ),
+}
+"""An action's field whose type is not the field's everywhere else."""
 
 
 def _event_model(action: str) -> type[BaseModel]:
@@ -389,7 +412,10 @@ def _event_model(action: str) -> type[BaseModel]:
     who = " or ".join(sorted(p.value for p in parties))
     optional = OPTIONAL_ACTION_FIELDS.get(action, ())
     own = {
-        name: (_EVENT_FIELD_TYPES[name], _absent() if name in optional else ...)
+        name: (
+            _ACTION_FIELD_TYPES.get((action, name), _EVENT_FIELD_TYPES[name]),
+            _absent() if name in optional else ...,
+        )
         for name in ACTION_FIELDS.get(action, ())
     }
     return create_model(  # type: ignore[call-overload, no-any-return]

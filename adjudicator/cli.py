@@ -532,10 +532,10 @@ def _rules_check(args: argparse.Namespace, out: TextIO) -> int:
 def _rulebook_argument(option: str, given: str | Path) -> str | Path:
     """A built-in rulebook's id, or a file: an id-like name that is neither is a usage
     error (exit 2), not an unsound rulebook."""
-    from adjudicator.rulebook import BUILTIN, RULEBOOK_ID
+    from adjudicator.rulebook import BUILTIN, RULEBOOK_ID, builtin_reference
 
     text = str(given)
-    if text in BUILTIN:
+    if builtin_reference(text) is not None:
         return text
     path = Path(text)
     if not path.exists():

@@ -26,6 +26,7 @@ from adjudicator.domain import (
     Dispute,
     EvidenceRecord,
     Liability,
+    Payer,
     PlatformFinding,
     Remedy,
     RuleFired,
@@ -47,7 +48,7 @@ class _Outcome:
     liability: Liability | None = None
     remedy: str | None = None  # a Remedy value, "requested" or "rejection"
     remedy_rule: str | None = None  # the special row that set it
-    return_shipping: Party | None = None
+    return_shipping: Payer | None = None
     violations: list[str] = field(default_factory=list)
     trace: list[RuleFired] = field(default_factory=list)
 
@@ -124,6 +125,8 @@ def decide_manually(
     if refund is not None:
         if REMEDIES[remedy].rejection and refund != 0:
             return Refusal(row.id, f"a rejection refunds 0.00, not {refund}")
+        if not REMEDIES[remedy].money and refund != 0:
+            return Refusal(row.id, f"{remedy} moves no money: it refunds 0.00, not {refund}")
         if not 0 <= refund <= disputed:
             return Refusal(row.id, f"refund {refund} is not within 0.00 to {disputed}")
     automatic = decide(dispute, rulebook)
@@ -185,13 +188,13 @@ def _conclude(
     disputed = dispute.disputed_amount
     if refund is not None:
         refund = money(refund)
-    elif meaning.rejection or row.refund == "zero":
+    elif not meaning.money or row.refund == "zero":
         refund = money(0)
     elif row.refund == "ratio":
         refund = money(disputed * rulebook.settings.both_ratio)
     else:
         refund = disputed
-    payer = (outcome.return_shipping or row.return_shipping) if meaning.goods_back else None
+    payer = _return_payer(dispute, rulebook, outcome, row) if meaning.goods_back else None
     charged = penalty(row, dispute.claimed_paid)
     outcome.trace.append(
         RuleFired(
@@ -212,6 +215,24 @@ def _conclude(
         proof_strength=proof,
         rebuttal_strength=rebuttal,
     )
+
+
+def _return_payer(
+    dispute: Dispute, rulebook: Rulebook, outcome: _Outcome, row: RemedyRow
+) -> Payer | None:
+    """Who pays to send the goods back: the special or remedy row's payer, unless the order is
+    insured (then the insurer, by the rulebook's shipping rule), or, where no row says, the
+    shipping rule of the claim type. The shipping rule that decided it joins the trace."""
+    payer = outcome.return_shipping or row.return_shipping
+    rule = rulebook.return_payer(dispute.order, dispute.claim)
+    if rule is None or (payer is not None and not rule.insured):
+        return payer
+    if rule.insured:
+        because = "the order has return-shipping insurance: the insurer pays the return shipping"
+    else:
+        because = f"the {rule.payer} pays the return shipping of a {dispute.claim.type} claim"
+    outcome.trace.append(RuleFired(rule.id, because))
+    return rule.payer
 
 
 def needs_manual_review(dispute: Dispute, rulebook: Rulebook) -> tuple[RuleFired, ...]:
@@ -411,10 +432,8 @@ def _strength(item: EvidenceRecord, rulebook: Rulebook) -> int:
 def _remedy(choice: str, requested: Remedy) -> Remedy:
     if choice == "requested":
         return requested
-    if choice == "rejection":
-        return (
-            Remedy.REJECT_RETURN if requested is Remedy.RETURN_AND_REFUND else Remedy.REJECT_REFUND
-        )
+    if choice == "rejection":  # a request to send the goods back is a return rejected
+        return Remedy.REJECT_RETURN if REMEDIES[requested].goods_back else Remedy.REJECT_REFUND
     return Remedy(choice)
 
 

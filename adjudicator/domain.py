@@ -61,40 +61,102 @@ class Remedy(StrEnum):
     PARTIAL_REFUND = "partial_refund"
     REJECT_REFUND = "reject_refund"
     REJECT_RETURN = "reject_return"
+    EXCHANGE = "exchange"
+    RESHIPMENT = "reshipment"
+    REPAIR = "repair"
 
 
 @dataclass(frozen=True)
 class RemedyMeaning:
     """What a remedy does: whether money goes to the buyer, whether the goods go back to the
-    merchant first (then someone pays the return shipping: the rulebook's remedy and special
-    rows say who), whether it rejects the request, and whether a buyer may ask for it."""
+    merchant first (then someone pays the return shipping), whether the merchant then ships
+    something to the buyer (``shipment``: the deadline rule the merchant ships by), whether it
+    rejects the request, whether a buyer may ask for it (and either side offer it), and in
+    words what it sets moving."""
 
     money: bool
     goods_back: bool
     rejection: bool
     requestable: bool
+    words: str
+    shipment: str | None = None
 
 
 REMEDIES: dict[Remedy, RemedyMeaning] = {
     Remedy.REFUND_ONLY: RemedyMeaning(
-        money=True, goods_back=False, rejection=False, requestable=True
+        money=True,
+        goods_back=False,
+        rejection=False,
+        requestable=True,
+        words="the money goes to the buyer, the goods stay with the buyer",
     ),
     Remedy.RETURN_AND_REFUND: RemedyMeaning(
-        money=True, goods_back=True, rejection=False, requestable=True
+        money=True,
+        goods_back=True,
+        rejection=False,
+        requestable=True,
+        words="the goods go back to the merchant, then the money to the buyer",
     ),
     Remedy.PARTIAL_REFUND: RemedyMeaning(
-        money=True, goods_back=False, rejection=False, requestable=True
+        money=True,
+        goods_back=False,
+        rejection=False,
+        requestable=True,
+        words="the money goes to the buyer, the goods stay with the buyer",
     ),
     Remedy.REJECT_REFUND: RemedyMeaning(
-        money=False, goods_back=False, rejection=True, requestable=False
+        money=False,
+        goods_back=False,
+        rejection=True,
+        requestable=False,
+        words="the request is rejected: no money moves, the goods stay with the buyer",
     ),
     Remedy.REJECT_RETURN: RemedyMeaning(
-        money=False, goods_back=False, rejection=True, requestable=False
+        money=False,
+        goods_back=False,
+        rejection=True,
+        requestable=False,
+        words="the request is rejected: no money moves, the goods stay with the buyer",
+    ),
+    Remedy.EXCHANGE: RemedyMeaning(
+        money=False,
+        goods_back=True,
+        rejection=False,
+        requestable=True,
+        words="the goods go back to the merchant, who ships a replacement",
+        shipment="deadline.exchange_ship",
+    ),
+    Remedy.RESHIPMENT: RemedyMeaning(
+        money=False,
+        goods_back=False,
+        rejection=False,
+        requestable=True,
+        words="the merchant ships what was missing, the goods stay with the buyer",
+        shipment="deadline.reshipment",
+    ),
+    Remedy.REPAIR: RemedyMeaning(
+        money=False,
+        goods_back=True,
+        rejection=False,
+        requestable=True,
+        words="the goods go back to the merchant, who repairs them and ships them back",
+        shipment="deadline.repair_ship",
     ),
 }
 """The one table of what each remedy means; the decision, the workflow and the explanation
-read it."""
+read it. A remedy the merchant ships for needs its ``shipment`` deadline, the buyer's
+``deadline.confirm_delivery`` and a ``fallback`` rule in the rulebook (else the rulebook does
+not admit it)."""
 REQUESTABLE = frozenset(remedy for remedy, meaning in REMEDIES.items() if meaning.requestable)
+"""What a buyer may ask for, and what either side (or the platform) may offer."""
+
+
+class Payer(StrEnum):
+    """Who pays the return shipping of goods sent back to the merchant."""
+
+    BUYER = "buyer"
+    MERCHANT = "merchant"
+    INSURER = "insurer"  # the order's return-shipping insurance (运费险)
 
 
 class Resolution(StrEnum):
@@ -104,6 +166,7 @@ class Resolution(StrEnum):
     AGREED = "agreed"  # the merchant agreed to the request
     MERCHANT_TIMEOUT = "merchant_timeout"  # agreed by default: the merchant did not answer
     WITHDRAWN = "withdrawn"
+    NEGOTIATED = "negotiated"  # an offer was accepted (协商一致)
     LAPSED = "lapsed"  # the buyer did not escalate in time: nothing was decided or agreed
     REFUSED = "refused"  # opened too late
     PENDING_REVIEW = "pending_review"  # waiting for a platform reviewer
@@ -145,6 +208,7 @@ class Order:
     shipped_at: datetime | None = None
     tracking_no: str | None = None
     signed_at: datetime | None = None
+    return_insurance: bool = False  # 运费险: an insurer pays the shipping of a return
 
     @property
     def serials(self) -> frozenset[str]:
@@ -234,6 +298,36 @@ class EvidenceRecord:
     description: str | None = None  # the submitter's words about it
 
 
+class OfferStatus(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    LAPSED = "lapsed"  # not answered by its deadline
+    SUPERSEDED = "superseded"  # another offer replaced it
+    VOID = "void"  # the dispute was settled or closed some other way first
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A proposal to settle (协商): by a party, or by the platform (then both parties must
+    accept it); a remedy and, for money, the amount."""
+
+    id: str
+    by: Party
+    at: datetime
+    remedy: Remedy
+    amount: Decimal | None
+    expires_at: datetime
+    status: OfferStatus = OfferStatus.OPEN
+    accepted_by: tuple[Party, ...] = ()
+    ended_at: datetime | None = None
+
+    @property
+    def answerers(self) -> tuple[Party, ...]:
+        """Who must accept it: the other party, or both for the platform's proposal."""
+        return tuple(p for p in (Party.BUYER, Party.MERCHANT) if p is not self.by)
+
+
 @dataclass(frozen=True)
 class RuleFired:
     """A rule that decided something, and why, in words."""
@@ -247,7 +341,7 @@ class Decision:
     liability: Liability
     remedy: Remedy
     refund_amount: Decimal
-    return_shipping_payer: Party | None
+    return_shipping_payer: Payer | None
     penalty_amount: Decimal
     violations: tuple[str, ...]
     trace: tuple[RuleFired, ...]

@@ -81,13 +81,21 @@ class RulebookError(AdjudicationError):
 
 
 class RefusedEvent(AdjudicationError):
-    """An event the dispute's state does not allow; nothing changed. ``state`` is the
-    dispute's :class:`adjudicator.lifecycle.State`."""
+    """An event the dispute's state does not allow, or one whose own ``field`` (``amount``,
+    ``offer``, ...) the dispute cannot take; nothing changed. ``state`` is the dispute's
+    :class:`adjudicator.lifecycle.State`."""
 
-    def __init__(self, case_id: str, state: StrEnum, event: str, why: str = "") -> None:
-        detail = f": {why}" if why else ""
-        super().__init__(f"dispute {case_id}: {event} is not allowed in state {state}{detail}")
+    def __init__(
+        self, case_id: str, state: StrEnum, event: str, why: str = "", field: str | None = None
+    ) -> None:
+        if field is not None:
+            message = f"dispute {case_id}: {event} in state {state}: {field} {why}"
+        else:
+            detail = f": {why}" if why else ""
+            message = f"dispute {case_id}: {event} is not allowed in state {state}{detail}"
+        super().__init__(message)
         self.case_id, self.state, self.event, self.why = case_id, state, event, why
+        self.field = field
 
 
 class UnknownDispute(AdjudicationError):

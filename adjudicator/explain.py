@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adjudicator.domain import REMEDIES, Remedy, opposite
+from adjudicator.domain import REMEDIES, Offer, OfferStatus, Remedy, opposite
 from adjudicator.workflow import Case
 
 
@@ -41,6 +41,18 @@ def explain(case: Case, evidence: list[dict[str, Any]], history: list[dict[str, 
             f"  next deadline: {case.deadline_event} at {case.deadline_at.isoformat()} "
             f"({case.deadline_rule})"
         )
+    offer = case.open_offer
+    if offer is not None:
+        lines.append(
+            f"  offer {offer.id} lapses at {offer.expires_at.isoformat()} (deadline.offer)"
+        )
+    if case.return_tracking_no is not None:
+        lines.append(f"  goods sent back: tracking number {case.return_tracking_no}")
+    if case.shipment_tracking_no is not None:
+        lines.append(f"  the merchant shipped: tracking number {case.shipment_tracking_no}")
+    if case.offers:
+        lines += ["", "Offers"]
+        lines += [_offer(o) for o in case.offers]
     if case.statements:
         lines += ["", "Statements"]
         lines += [f"  {s.by} at {s.at.isoformat()}: “{s.text}”" for s in case.statements]
@@ -110,13 +122,15 @@ def _outcome(case: Case) -> list[str]:
             f"    {n}. {step.rule}: {step.because}" for n, step in enumerate(decision.trace, 1)
         ]
         return lines
-    if case.resolution in ("agreed", "merchant_timeout"):
-        how = "agreed by the merchant" if case.resolution == "agreed" else "agreed by default"
+    if case.resolution in _AGREED:
+        how = _AGREED[case.resolution]
         rules = f" ({', '.join(case.resolution_rules)})" if case.resolution_rules else ""
         meaning = "" if case.remedy is None else f" ({_meaning(case.remedy)})"
+        payer = case.return_payer
         return [
-            f"  {how}{rules}: remedy {case.remedy}{meaning}, refund {case.refund_amount}; "
-            "no liability is assigned without an adjudication"
+            f"  {how}{rules}: remedy {case.remedy}{meaning}, refund {case.refund_amount}"
+            + ("" if payer is None else f", return shipping paid by the {payer}")
+            + "; no liability is assigned without an adjudication"
         ]
     if case.resolution is None:
         return ["  nothing decided yet"]
@@ -129,14 +143,28 @@ def _outcome(case: Case) -> list[str]:
     return [f"  {case.resolution}{rules}: nothing was adjudicated"]
 
 
+_AGREED = {
+    "agreed": "agreed by the merchant",
+    "merchant_timeout": "agreed by default",
+    "negotiated": "settled by an accepted offer",
+}
+
+
 def _meaning(remedy: Remedy) -> str:
     """What the remedy does, in words, from the remedy table."""
-    meaning = REMEDIES[remedy]
-    if meaning.rejection:
-        return "the request is rejected: no money moves, the goods stay with the buyer"
-    if meaning.goods_back:
-        return "the goods go back to the merchant, then the money to the buyer"
-    return "the money goes to the buyer, the goods stay with the buyer"
+    return REMEDIES[remedy].words
+
+
+def _offer(offer: Offer) -> str:
+    """One offer: who made it, what it offers, and how it ended."""
+    money = "" if offer.amount is None else f" of {offer.amount}"
+    text = f"  {offer.id} by the {offer.by} at {offer.at.isoformat()}: {offer.remedy}{money}"
+    if offer.accepted_by:
+        text += f"; accepted by the {' and the '.join(offer.accepted_by)}"
+    if offer.status is OfferStatus.OPEN:
+        return text + f"; open until {offer.expires_at.isoformat()}"
+    assert offer.ended_at is not None
+    return text + f"; {offer.status} at {offer.ended_at.isoformat()}"
 
 
 def _appeal(case: Case) -> list[str]:
@@ -177,6 +205,16 @@ def _step(entry: dict[str, Any]) -> str:
         item = entry["evidence"]
         state = "accepted" if item["accepted"] else f"rejected: {', '.join(item['reasons'])}"
         text += f": {item['id']} {item['kind']} {state}"
+    if isinstance(entry.get("offer"), dict):
+        made = entry["offer"]
+        money = "" if made.get("amount") is None else f" of {made['amount']}"
+        text += f": {made.get('id')} {made.get('remedy')}{money}"
+    elif "offer" in entry:
+        text += f": {entry['offer']}"
+    if "fallback" in entry:
+        text += f" [{entry['fallback']}: {entry.get('remedy')} {entry.get('refund_amount')}]"
+    if "voids" in entry:
+        text += f" (offer {entry['voids']} void)"
     if "decision" in entry:
         decision = entry["decision"]
         text += f": {decision['liability']} / {decision['remedy']} {decision['refund_amount']}"

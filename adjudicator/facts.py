@@ -17,7 +17,7 @@ from adjudicator.domain import Claim, Order
 
 
 def order_json(order: Order) -> dict[str, Any]:
-    return {
+    out = {
         "order_id": order.order_id,
         "category": order.category,
         "paid_amount": str(order.paid_amount),
@@ -39,6 +39,9 @@ def order_json(order: Order) -> dict[str, Any]:
         "tracking_no": order.tracking_no,
         "signed_at": _instant(order.signed_at),
     }
+    if order.return_insurance:  # (an uninsured order is what it always was, and keeps its digest)
+        out["return_insurance"] = True
+    return out
 
 
 def claim_json(claim: Claim) -> dict[str, Any]:

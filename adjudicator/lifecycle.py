@@ -33,6 +33,8 @@ class State(StrEnum):
     UNDER_REVIEW = "under_review"
     DECIDED = "decided"
     RETURN_IN_TRANSIT = "return_in_transit"
+    SHIPMENT_DUE = "shipment_due"
+    SHIPMENT_IN_TRANSIT = "shipment_in_transit"
     REFUNDED = "refunded"
     CLOSED = "closed"
     LAPSED = "lapsed"
@@ -49,9 +51,11 @@ BEFORE_DECISION = [
     S.UNDER_REVIEW,
 ]
 # where an appeal may come from (its guard: a decision, not an agreement, within its window)
-AFTER_DECISION = [S.DECIDED, S.REFUNDED, S.CLOSED, S.RETURN_IN_TRANSIT]
+AFTER_DECISION = [S.DECIDED, S.REFUNDED, S.CLOSED, S.RETURN_IN_TRANSIT, S.SHIPMENT_DUE]
 EVIDENCE_STATES = [S.AWAITING_EVIDENCE, S.AWAITING_REBUTTAL, S.UNDER_REVIEW]
-OPEN_STATES = [*BEFORE_DECISION, S.AGREED, S.DECIDED, S.RETURN_IN_TRANSIT]
+SETTLED = [S.AGREED, S.DECIDED]  # settled, and the remedy's flow not begun
+GOODS_MOVING = [S.RETURN_IN_TRANSIT, S.SHIPMENT_DUE, S.SHIPMENT_IN_TRANSIT]
+OPEN_STATES = [*BEFORE_DECISION, *SETTLED, *GOODS_MOVING]
 FINAL_STATES = frozenset({S.REFUNDED, S.CLOSED, S.LAPSED, S.WITHDRAWN, S.REFUSED})
 
 # trigger, from, to (None: stays), condition that must hold (a method of the Token's guard)
@@ -74,8 +78,20 @@ TABLE: list[tuple[str, list[State], State | None, str | None]] = [
     ("close", [S.DECIDED], S.CLOSED, None),
     ("return_shipped", [S.DECIDED, S.AGREED], S.RETURN_IN_TRANSIT, None),
     ("return_expired", [S.DECIDED, S.AGREED], S.LAPSED, None),
+    ("confirm_receipt", [S.RETURN_IN_TRANSIT], S.SHIPMENT_DUE, "shipment_follows"),
     ("confirm_receipt", [S.RETURN_IN_TRANSIT], S.REFUNDED, None),
+    ("confirm_expired", [S.RETURN_IN_TRANSIT], S.SHIPMENT_DUE, "shipment_follows"),
     ("confirm_expired", [S.RETURN_IN_TRANSIT], S.REFUNDED, None),
+    ("await_shipment", [S.DECIDED, S.AGREED], S.SHIPMENT_DUE, None),
+    ("merchant_shipped", [S.SHIPMENT_DUE], S.SHIPMENT_IN_TRANSIT, None),
+    ("shipment_expired", [S.SHIPMENT_DUE], S.REFUNDED, None),
+    ("confirm_delivery", [S.SHIPMENT_IN_TRANSIT], S.CLOSED, None),
+    ("delivery_expired", [S.SHIPMENT_IN_TRANSIT], S.CLOSED, None),
+    ("offer", BEFORE_DECISION, None, "may_offer"),
+    ("accept_offer", BEFORE_DECISION, S.AGREED, "settles"),
+    ("accept_offer", BEFORE_DECISION, None, None),
+    ("decline_offer", BEFORE_DECISION, None, None),
+    ("offer_expired", BEFORE_DECISION, None, None),
     ("appeal", AFTER_DECISION, S.AWAITING_REBUTTAL, "may_appeal"),
     ("withdraw", BEFORE_DECISION, S.WITHDRAWN, "never_decided"),
     ("submit_evidence", EVIDENCE_STATES, None, None),

@@ -25,11 +25,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from adjudicator.auditlog import Problem
-from adjudicator.domain import money
+from adjudicator.domain import REMEDIES, Remedy, money
 from adjudicator.errors import AdjudicationError
 from adjudicator.facts import facts_digest
 from adjudicator.persistence import DecisionRow, EvidenceRow, epoch_us
-from adjudicator.rulebook import Rulebook
+from adjudicator.rulebook import DELIVERY_DEADLINE, Rulebook
 
 __all__ = ["StoredDispute", "Told", "compare", "compare_decisions", "compare_evidence"]
 
@@ -43,8 +43,8 @@ _REBUTTAL = ("deadline.rebuttal", "rebuttal_expired")
 _RETURN = ("deadline.return_ship", "return_expired")
 _ANSWER = "(the answer rule)"  # the open's window: which rule depends on the claim
 _KEEP = frozenset(
-    {"submit_evidence", "finding", "statement"}
-)  # the transitions that leave a window open
+    {"submit_evidence", "finding", "statement", "offer", "decline_offer", "offer_expired"}
+)  # the transitions that leave a window open (and an accept_offer that settles nothing yet)
 _RESOLUTIONS = {
     "agree": "agreed",
     "answer_expired": "merchant_timeout",
@@ -84,6 +84,11 @@ class Told:
     findings: list[Any] = field(default_factory=list)
     statements: list[dict[str, Any]] = field(default_factory=list)
     tracking_no: Any = None
+    shipment_tracking_no: Any = None
+    remedy: Any = None  # the remedy settled on, as the entries that settled it say
+    return_payer: Any = None  # an agreement's or accepted offer's payer of the return shipping
+    fallback: tuple[Any, Any] | None = None  # a missed shipment's (remedy, refund_amount)
+    offers: list[dict[str, Any]] = field(default_factory=list)  # as the snapshot keeps them
     window: tuple[str, str, Any] | None = None  # the open window: rule, lapse event, start
     evidence: list[dict[str, Any]] = field(default_factory=list)  # the evidence entries
     decisions: list[dict[str, Any]] = field(default_factory=list)  # the decision entries
@@ -108,13 +113,19 @@ class Told:
             self.decisions.append({k: v for k, v in entry.items() if k not in _SEALING})
             self.decided_at, self.resolution, self.settled_by = at, "adjudicated", "decision"
             self.rules = [step.get("rule") for step in _steps(self.decision)]
-            if self.decision.get("remedy") == "return_and_refund":
+            self.remedy, self.fallback = self.decision.get("remedy"), None
+            if _meaning(self.remedy, "goods_back"):
                 self.window = (*_RETURN, at)
 
     def _moved(self, entry: dict[str, Any], event: str, at: Any) -> None:
+        stays = entry.get("to") == entry.get("from")
         self.state = entry.get("to")
-        if event not in _KEEP:
+        if event not in _KEEP and not (event == "accept_offer" and stays):
             self.window = None
+        if isinstance(entry.get("voids"), str):
+            self._offer_ends(entry["voids"], "void", at)
+        if event in ("offer", "accept_offer", "decline_offer", "offer_expired"):
+            self._offer(entry, event, at, stays)
         if event == "open":
             self.opened_at = at
             self.facts = entry.get("facts")
@@ -122,13 +133,8 @@ class Told:
                 self.resolution, self.rules = "refused", ["deadline.open_window"]
             else:
                 self.window = (_ANSWER, "answer_expired", at)
-        elif event in ("agree", "answer_expired"):
-            self.resolution, self.settled_by = _RESOLUTIONS[event], "claim"
-            if "remedy" in entry or "refund_amount" in entry:
-                self.agreed = (entry.get("remedy"), entry.get("refund_amount"))
-            self.rules = [entry.get("rule")] if event == "answer_expired" else []
-            # a return is due, unless the claim was for a refund: then "pay" follows at once
-            self.window = (*_RETURN, at)
+        elif event in ("agree", "answer_expired") or (event == "accept_offer" and not stays):
+            self._settled(entry, event, at)
         elif event in _RESOLUTIONS:
             self.resolution = _RESOLUTIONS[event]
         elif event in ("evidence_complete", "evidence_expired"):
@@ -156,8 +162,75 @@ class Told:
                 self.window = (*_REBUTTAL, at)
         elif event == "return_shipped":
             self.tracking_no = entry.get("tracking_no")
+        else:
+            self._shipment(entry, event, at)
         if event in _WINDOWS:
             self.window = (*_WINDOWS[event], at)
+
+    def _shipment(self, entry: dict[str, Any], event: str, at: Any) -> None:
+        """What the merchant ships (an exchange's replacement, a repair, a missing part)."""
+        if event == "merchant_shipped":
+            self.shipment_tracking_no = entry.get("tracking_no")
+            self.window = (DELIVERY_DEADLINE, "delivery_expired", at)
+        elif event == "await_shipment" or self.state == "shipment_due":
+            shipment = _meaning(self.remedy, "shipment")
+            if isinstance(shipment, str):
+                self.window = (shipment, "shipment_expired", at)
+        elif event == "shipment_expired":
+            self.fallback = (entry.get("remedy"), entry.get("refund_amount"))
+            self.remedy = entry.get("remedy")
+            self.rules = [*self.rules, entry.get("rule"), entry.get("fallback")]
+
+    def _settled(self, entry: dict[str, Any], event: str, at: Any) -> None:
+        """An agreement, the merchant's silence, or an accepted offer: the remedy and refund
+        its entry records (the claim's, in logs written before entries recorded them)."""
+        self.resolution = "negotiated" if event == "accept_offer" else _RESOLUTIONS[event]
+        self.settled_by = "claim"
+        if "remedy" in entry or "refund_amount" in entry:
+            self.agreed = (entry.get("remedy"), entry.get("refund_amount"))
+            self.remedy = entry.get("remedy")
+        self.return_payer = entry.get("return_shipping_payer")
+        listed = entry.get("rules")
+        rules: list[Any] = listed if isinstance(listed, list) else []
+        self.rules = [entry.get("rule"), *rules] if event == "answer_expired" else [*rules]
+        # a return is due, unless the claim was for a refund: then "pay" follows at once
+        self.window = (*_RETURN, at)
+
+    def _offer(self, entry: dict[str, Any], event: str, at: Any, stays: bool) -> None:
+        if event == "offer":
+            if isinstance(entry.get("supersedes"), str):
+                self._offer_ends(entry["supersedes"], "superseded", at)
+            made = _object(entry.get("offer"))
+            self.offers.append(
+                {
+                    "id": made.get("id"),
+                    "by": entry.get("actor"),
+                    "at": at,
+                    "remedy": made.get("remedy"),
+                    "amount": made.get("amount"),
+                    "expires_at": made.get("expires_at"),
+                    "status": "open",
+                    "accepted_by": [],
+                    "ended_at": None,
+                }
+            )
+            return
+        offer = next((o for o in self.offers if o["id"] == entry.get("offer")), None)
+        if offer is None:
+            return  # an answer to an offer the log never made: the snapshot will differ
+        if event == "accept_offer":
+            offer["accepted_by"] = [*offer["accepted_by"], entry.get("actor")]
+            if not stays:
+                offer["status"], offer["ended_at"] = "accepted", at
+        elif event == "decline_offer":
+            offer["status"], offer["ended_at"] = "declined", at
+        else:
+            offer["status"], offer["ended_at"] = "lapsed", at
+
+    def _offer_ends(self, offer_id: str, status: str, at: Any) -> None:
+        for offer in self.offers:
+            if offer["id"] == offer_id:
+                offer["status"], offer["ended_at"] = status, at
 
 
 _SEALING = frozenset({"seq", "prev", "hash"})
@@ -220,8 +293,12 @@ def compare(
     logged = {"state": told.state, "resolution": told.resolution, "appealed": told.appealed}
     logged |= {"findings": told.findings, "resolution_rules": told.rules}
     logged |= {"return_tracking_no": told.tracking_no}
-    if told.statements or "statements" in data:  # snapshots before statements keep none
+    # snapshots written before these were kept say nothing of them
+    if told.statements or "statements" in data:
         logged |= {"statements": told.statements}
+    for name in ("offers", "return_payer", "shipment_tracking_no"):
+        if getattr(told, name) or name in data:
+            logged[name] = getattr(told, name)
     for name, value in logged.items():
         out.check(name, data.get(name), value, snap)
     for name in ("opened_at", "evidence_closed_at", "rebuttal_closed_at", "decided_at"):
@@ -245,8 +322,13 @@ def compare(
 
 
 def _settlement(out: _Differences, told: Told, data: dict[str, Any]) -> None:
-    """The remedy and refund: the decision's, or (agreed) the claim's, or none."""
+    """The remedy and refund: a missed shipment's refund, the decision's, or (agreed) the
+    claim's, or none."""
     snap = "the stored dispute"
+    if told.fallback is not None:
+        out.check("remedy", data.get("remedy"), told.fallback[0], snap)
+        out.check("refund_amount", data.get("refund_amount"), told.fallback[1], snap)
+        return
     if told.settled_by == "decision" and told.decision is not None:
         out.check("remedy", data.get("remedy"), told.decision.get("remedy"), snap)
         out.check(
@@ -360,7 +442,12 @@ def _deadline(
     out.check("deadline_at", _instant(data.get("deadline_at")), due, snap)
     out.check("deadline_rule", data.get("deadline_rule"), rule, snap)
     out.check("deadline_event", data.get("deadline_event"), event, snap)
-    out.check("deadline_us", stored.deadline_us, epoch_us(due), "the disputes table")
+    # the table's column is the next timer: the window's, or an open offer's lapse
+    lapses = [_instant(o["expires_at"]) for o in told.offers if o["status"] == "open"]
+    times = [t for t in (due, *lapses) if isinstance(t, datetime)]
+    out.check(
+        "deadline_us", stored.deadline_us, epoch_us(min(times, default=None)), "the disputes table"
+    )
 
 
 def compare_decisions(
@@ -441,6 +528,13 @@ def _disputed(requested: Any, paid: Any) -> str | None:
         return str(money(Decimal(str(amount))))
     except (InvalidOperation, ValueError):
         return None
+
+
+def _meaning(remedy: Any, what: str) -> Any:
+    """What the remedy table says of a remedy named in the log (None for no remedy)."""
+    if remedy not in Remedy._value2member_map_:
+        return None
+    return getattr(REMEDIES[Remedy(remedy)], what)
 
 
 def _steps(decision: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from adjudicator.auditlog import MemoryJournal
 from adjudicator.casefile import CaseFile
 from adjudicator.errors import DisputeExists, InvalidCase, RefusedEvent, RulebookError
 from adjudicator.examine import Examiner, Intake, scratch_store
-from adjudicator.rulebook import BUILTIN, Rulebook, load_rulebook
+from adjudicator.rulebook import BUILTIN, Rulebook, builtin_reference, load_rulebook
 from adjudicator.service import Adjudicator
 from adjudicator.workflow import Case, Event, Workflow, evidence_json
 from evidence import UnreadableEvidence
@@ -113,6 +113,10 @@ def drive(
         try:
             apply(event)
         except RefusedEvent as exc:
+            if exc.field is not None:  # the event's own field: named by its pointer
+                raise InvalidCase(
+                    str(case_file.path), f"/events/{index}/{exc.field}", exc.why
+                ) from exc
             raise InvalidCase(
                 str(case_file.path),
                 f"/events/{index}",
@@ -120,18 +124,19 @@ def drive(
                 + (f" ({exc.why})" if exc.why else ""),
             ) from exc
     until = case_file.until
-    while case.deadline_at is not None and (until is None or case.deadline_at < until):
+    while (due := case.next_deadline()) is not None and (until is None or due < until):
         expire_next()
 
 
 def _rulebook(case_file: CaseFile) -> Rulebook:
     """The case file's rulebook id, built in (the caller passes a registered one)."""
-    if case_file.rulebook not in BUILTIN:
+    if builtin_reference(case_file.rulebook) is None:
         raise InvalidCase(
             str(case_file.path),
             "/rulebook",
-            f"no rulebook {case_file.rulebook!r}: built in are {', '.join(BUILTIN)} (the "
-            "operator registers others with --register-rulebook)",
+            f"no rulebook {case_file.rulebook!r}: built in are {', '.join(BUILTIN)} (or a "
+            "release of one, such as kuaishou.general@2026.2; the operator registers others "
+            "with --register-rulebook)",
         )
     try:
         return builtin_rulebook(case_file.rulebook)
@@ -142,13 +147,12 @@ def _rulebook(case_file: CaseFile) -> Rulebook:
 def outcome(case: Case, expected: dict[str, Any] | None = None) -> dict[str, Any]:
     """The replay output line (also ``adjudicator show``)."""
     decision = case.decision if case.resolution == "adjudicated" else None
-    agreed = case.resolution in ("agreed", "merchant_timeout")
+    agreed = case.resolution in ("agreed", "merchant_timeout", "negotiated")
     remedy = case.remedy.value if (decision or agreed) and case.remedy else None
     has_refund = (decision or agreed) and case.refund_amount is not None
     refund = str(case.refund_amount) if has_refund else None
-    payer = None
-    if decision and decision.return_shipping_payer:
-        payer = decision.return_shipping_payer.value
+    # who pays to send the goods back: the decision's payer, or the agreement's
+    payer = decision.return_shipping_payer if decision else case.return_payer if agreed else None
     line: dict[str, Any] = {
         "case_id": case.case_id,
         "state": case.state.value,
@@ -156,7 +160,7 @@ def outcome(case: Case, expected: dict[str, Any] | None = None) -> dict[str, Any
         "liability": decision.liability.value if decision else None,
         "remedy": remedy,
         "refund_amount": refund,
-        "return_shipping_payer": payer,
+        "return_shipping_payer": None if payer is None else payer.value,
         "penalty_amount": str(decision.penalty_amount) if decision else None,
         "violations": list(decision.violations) if decision else [],
         "rulebook": case.rulebook.label,

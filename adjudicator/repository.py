@@ -248,7 +248,7 @@ class Writes:
         columns = {
             "state": case.state.value,
             "resolution": case.resolution,
-            "deadline_us": epoch_us(case.deadline_at),
+            "deadline_us": epoch_us(case.next_deadline()),  # the window's, or an offer's
             "snapshot": json.dumps(snapshot.to_json(case), ensure_ascii=False, sort_keys=True),
         }
         if row is None:
@@ -376,6 +376,8 @@ def event_json(event: Event) -> dict[str, Any]:
         "refund_amount",
         "tracking_no",
         "text",
+        "amount",
+        "offer",
     ):
         value = getattr(event, name)
         if value is not None:

@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from adjudicator.domain import (
+    REMEDIES,
     Claim,
     ClaimType,
     EvidenceRecord,
     Liability,
     Order,
+    Payer,
     PlatformFinding,
     Remedy,
     opposite,
@@ -40,10 +42,12 @@ from adjudicator.rulemodel import (
     BurdenRule,
     DeadlineRule,
     EvidenceRule,
+    FallbackRule,
     RemedyRule,
     ReviewRule,
     ScopeRule,
     SettingsRule,
+    ShippingRule,
     SpecialRule,
     StrengthRule,
     WeighRule,
@@ -71,6 +75,17 @@ DEADLINES = (
     "deadline.appeal",
     "deadline.no_reason_return",
 )
+OFFER_DEADLINE = "deadline.offer"
+"""How long an offer stands unanswered; a rulebook without it (2026.2 and before) takes none."""
+DELIVERY_DEADLINE = "deadline.confirm_delivery"
+"""How long the buyer has to confirm what the merchant shipped before the dispute closes."""
+OPTIONAL_DEADLINES = (
+    OFFER_DEADLINE,
+    DELIVERY_DEADLINE,
+    *(meaning.shipment for meaning in REMEDIES.values() if meaning.shipment is not None),
+)
+"""Deadlines a rulebook may lack (those of 2026.2 and before do): without them it takes no
+offers, or does not admit the remedies the merchant ships for (:meth:`Rulebook.admits`)."""
 _TOP_LEVEL = {"id", "version", "extends", "claim_types", "rules"}
 _SHIPPED = frozenset({"shipped", "in_transit", "delivered"})
 # the situations of the weighing table: (proof, rebuttal), each covered by exactly one row
@@ -141,7 +156,7 @@ class Special:
     liability: Liability | None = None
     remedy: str | None = None
     violation: str | None = None
-    return_shipping: Party | None = None
+    return_shipping: Payer | None = None
     exclusions: tuple[str, ...] = ()
 
 
@@ -171,9 +186,27 @@ class RemedyRow:
     liability: Liability
     remedy: str
     refund: str
-    return_shipping: Party | None
+    return_shipping: Payer | None
     penalty_multiplier: Decimal
     penalty_minimum: Decimal
+
+
+@dataclass(frozen=True)
+class Shipping:
+    """Who pays the return shipping: for an insured order (``insured``), for a claim type,
+    or (neither) for every other claim type."""
+
+    id: str
+    payer: Payer
+    claim: ClaimType | None = None
+    insured: bool = False
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """What a merchant who misses a shipment deadline owes: the disputed amount, refunded."""
+
+    id: str
 
 
 @dataclass(frozen=True)
@@ -237,6 +270,8 @@ class Rulebook:
     remedies: Mapping[Liability, RemedyRow]
     scopes: Mapping[ClaimType, Scope]
     reviews: tuple[Review, ...]
+    shipping: tuple[Shipping, ...] = ()
+    fallback: Fallback | None = None
 
     @property
     def label(self) -> str:
@@ -263,6 +298,9 @@ class Rulebook:
                 f"{scope.id}: {claim.type} admits "
                 f"{' or '.join(sorted(scope.remedies))} only, not {claim.requested_remedy}"
             )
+        unadmitted = self.admits(claim.requested_remedy)
+        if unadmitted is not None:
+            return "/claim/requested_remedy", unadmitted
         codes = self.exclusion_codes
         for index, code in enumerate(order.exclusions):
             if code not in codes:
@@ -274,6 +312,32 @@ class Rulebook:
 
     def deadline(self, rule: str) -> timedelta:
         return self.deadlines[rule]
+
+    def admits(self, remedy: Remedy) -> str | None:
+        """Why this rulebook cannot settle a dispute with ``remedy`` (a remedy the merchant
+        ships for needs its deadlines and a fallback rule), or None when it can."""
+        shipment = REMEDIES[remedy].shipment
+        if shipment is None:
+            return None
+        needed = [rule for rule in (shipment, DELIVERY_DEADLINE) if rule not in self.deadlines]
+        if self.fallback is None:
+            needed.append("fallback rule")
+        if needed:
+            return f"rulebook {self.label} has no {' or '.join(needed)}: it does not admit {remedy}"
+        return None
+
+    def return_payer(self, order: Order, claim: Claim) -> Shipping | None:
+        """The shipping rule that says who pays the return shipping: the insurer's for an
+        insured order, else the claim type's, else the default; None in a rulebook without
+        shipping rules."""
+        if order.return_insurance:
+            insured = next((s for s in self.shipping if s.insured), None)
+            if insured is not None:
+                return insured
+        for rule in self.shipping:
+            if rule.claim is claim.type:
+                return rule
+        return next((s for s in self.shipping if s.claim is None and not s.insured), None)
 
     def specials_for(self, claim: ClaimType) -> Iterator[Special]:
         return (s for s in self.specials.values() if s.claim is claim)
@@ -302,11 +366,29 @@ class Rulebook:
         )
 
 
+def builtin_reference(name: str | Path) -> tuple[str, str | None] | None:
+    """``(id, version)`` when ``name`` names a built-in rulebook: by its id
+    (``kuaishou.general``, this release's version: None) or by its label
+    (``kuaishou.general@2026.2``, a release this one still loads); None for anything else."""
+    if not isinstance(name, str):
+        return None
+    ident, at, version = name.partition("@")
+    if ident not in BUILTIN or (at and not VERSION.fullmatch(version)):
+        return None
+    return ident, version if at else None
+
+
 def load_rulebook(name_or_path: str | Path, *, version: str | None = None) -> Rulebook:
-    """A built-in rulebook by id (``kuaishou.used_3c``) or a rulebook file, layered and checked.
+    """A built-in rulebook by id (``kuaishou.used_3c``) or label (``kuaishou.used_3c@2026.2``),
+    or a rulebook file, layered and checked.
 
     ``version``: a built-in rulebook as an earlier release shipped it (``rulebooks/archive``),
     the rulebooks it extends taken at the same version; disputes opened under it reload it."""
+    reference = builtin_reference(name_or_path)
+    if reference is not None and reference[1] is not None:
+        if version is not None and version != reference[1]:
+            raise RulebookError([f"{name_or_path}: is not version {version}"])
+        name_or_path, version = reference
     if version is not None and name_or_path not in BUILTIN:
         raise RulebookError([f"{name_or_path}: only a built-in rulebook has earlier versions"])
     if version is not None and not VERSION.fullmatch(version):
@@ -408,9 +490,10 @@ def _read(
     if isinstance(name, str) and name in BUILTIN:
         where = f"{name}.toml" if version is None else f"archive/{name}@{version}.toml"
         resource = resources.files("adjudicator") / "rulebooks" / where
+        if not resource.is_file():  # this release's own version, asked for by its label
+            where = f"{name}.toml"
+            resource = resources.files("adjudicator") / "rulebooks" / where
         origin = f"adjudicator/rulebooks/{where}"
-        if not resource.is_file():
-            raise RulebookError([f"{origin}: no version {version} of {name} is archived"])
         text = resource.read_text("utf-8")
     else:
         path = Path(name)
@@ -429,7 +512,8 @@ def _read(
     except RulebookError as exc:
         raise RulebookError([f"{origin}: {problem}" for problem in exc.problems]) from None
     if version is not None and data.get("version") != version:
-        raise RulebookError([f"{origin}: says version {data.get('version')!r}, not {version}"])
+        known = ", ".join([*archived_versions(str(name)), str(data.get("version"))])
+        raise RulebookError([f"{name}: no version {version} (this release loads {known})"])
     unknown = sorted(set(data) - _TOP_LEVEL)
     if unknown:
         raise RulebookError([f"{origin}: unknown top-level key(s): {', '.join(unknown)}"])
@@ -491,6 +575,8 @@ class _Builder:
             remedies = self._remedies(by_kind[RemedyRule], burdens, weigh, specials)
             scopes = self._scopes(by_kind[ScopeRule], claim_types)
             reviews = self._reviews(by_kind[ReviewRule], by_kind[SettingsRule])
+            shipping = self._shipping(by_kind[ShippingRule], claim_types)
+            fallback = self._fallback(by_kind[FallbackRule])
         except (TypeError, ValueError, KeyError, ArithmeticError, AttributeError) as exc:
             # a value no model above expected (a bug of this module): unsound, in one line
             self.fail(None, f"a value of the wrong type or range ({type(exc).__name__}: {exc})")
@@ -512,6 +598,8 @@ class _Builder:
             remedies=remedies,
             scopes=scopes,
             reviews=reviews,
+            shipping=shipping,
+            fallback=fallback,
         )
 
     def _top(self) -> tuple[tuple[str, str] | None, frozenset[ClaimType]]:
@@ -647,7 +735,7 @@ class _Builder:
                 violation=rule.violation,
                 return_shipping=None
                 if rule.return_shipping is None
-                else Party(rule.return_shipping),
+                else Payer(rule.return_shipping),
                 exclusions=tuple(rule.exclusions),
             )
             if special.claim not in claim_types:
@@ -676,6 +764,36 @@ class _Builder:
                 self.fail(rid, f"scopes {scope.claim} as {out[scope.claim].id} does")
             out[scope.claim] = scope
         return out
+
+    def _shipping(
+        self, rules: dict[str, ShippingRule], claim_types: frozenset[ClaimType]
+    ) -> tuple[Shipping, ...]:
+        """The shipping rules, insured first, then by claim type, then the default: at most
+        one of each, and a default whenever there are any."""
+        out: list[Shipping] = []
+        taken: dict[tuple[str | None, bool], str] = {}
+        for rid, rule in rules.items():
+            claim = None if rule.claim is None else ClaimType(rule.claim)
+            shipping = Shipping(rid, Payer(rule.payer), claim, rule.when == "insured")
+            key = (rule.claim, shipping.insured)
+            if key in taken:
+                self.fail(rid, f"says who pays the return shipping as {taken[key]} does")
+                continue
+            if claim is not None and claim not in claim_types:
+                self.fail(rid, f"is for claim type {claim}, which this rulebook does not decide")
+            taken[key] = rid
+            out.append(shipping)
+        if out and (None, False) not in taken:
+            self.fail(None, "has shipping rules but none for every other claim type (no claim)")
+        return tuple(sorted(out, key=lambda s: (not s.insured, s.claim is None, s.id)))
+
+    def _fallback(self, rules: dict[str, FallbackRule]) -> Fallback | None:
+        if len(rules) > 1:
+            self.fail(
+                None, f"has {len(rules)} fallback rules ({', '.join(rules)}); it may have one"
+            )
+            return None
+        return next((Fallback(rid) for rid in rules), None)
 
     def _reviews(
         self, rules: dict[str, ReviewRule], settings: dict[str, SettingsRule]
@@ -714,7 +832,7 @@ class _Builder:
                 refund=rule.refund,
                 return_shipping=None
                 if rule.return_shipping is None
-                else Party(rule.return_shipping),
+                else Payer(rule.return_shipping),
                 penalty_multiplier=rule.penalty_multiplier,
                 penalty_minimum=rule.penalty_minimum,
             )

@@ -63,7 +63,9 @@ ClaimName = Literal[
 ]
 LiabilityName = Literal["merchant", "buyer", "both", "neither"]
 FindingName = Literal["illegal_origin", "unofficial_repair", "carrier_loss"]
-RequestableName = Literal["refund_only", "return_and_refund", "partial_refund"]
+RequestableName = Literal[
+    "refund_only", "return_and_refund", "partial_refund", "exchange", "reshipment", "repair"
+]
 CategoryName = Literal[
     "general",
     "used_3c.phone",
@@ -81,6 +83,9 @@ RemedyChoice = Literal[
     "partial_refund",
     "reject_refund",
     "reject_return",
+    "exchange",
+    "reshipment",
+    "repair",
 ]
 SpecialWhen = Literal[
     "no_finding", "merchant_unproven", "ineligible", "both_liable", "merchant_liable"
@@ -366,6 +371,36 @@ class ReviewRule(_Rule):
         return self
 
 
+class ShippingRule(_Rule):
+    """Who pays the shipping of goods sent back when no decision says (an agreed, negotiated
+    or timed-out return, exchange or repair), and for an insured order even when one does:
+    ``when = "insured"`` (the insurer), a ``claim`` type's payer, or, naming neither, the
+    payer for every other claim type."""
+
+    kind: Literal["shipping"]
+    payer: Literal["buyer", "merchant", "insurer"]
+    claim: ClaimName | None = None
+    when: Literal["insured"] | None = None
+
+    @model_validator(mode="after")
+    def _insurer_when_insured(self) -> ShippingRule:
+        if self.claim is not None and self.when is not None:
+            raise ValueError("a shipping rule names a claim type or when = insured, not both")
+        if (self.when == "insured") != (self.payer == "insurer"):
+            raise ValueError("the insurer pays when (and only when) the order is insured")
+        return self
+
+
+class FallbackRule(_Rule):
+    """What a merchant who misses a shipment deadline (an exchange's replacement, a repaired
+    item, a missing part) owes instead: the disputed amount, refunded (商家应及时处理…退款及
+    赔付)."""
+
+    kind: Literal["fallback"]
+    when: Literal["merchant_missed_shipment"]
+    refund: Literal["disputed"]
+
+
 MIB_MOST = 2048
 EVIDENCE_SIZES = {kind: f"{kind.value}_max_mib" for kind in EvidenceKind}
 
@@ -417,6 +452,8 @@ KINDS: dict[str, type[_Rule]] = {
     "scope": ScopeRule,
     "review": ReviewRule,
     "evidence": EvidenceRule,
+    "shipping": ShippingRule,
+    "fallback": FallbackRule,
 }
 AnyRule = (
     SettingsRule
@@ -429,6 +466,8 @@ AnyRule = (
     | ScopeRule
     | ReviewRule
     | EvidenceRule
+    | ShippingRule
+    | FallbackRule
 )
 Rule = Annotated[AnyRule, Field(discriminator="kind")]
 _RULE: TypeAdapter[AnyRule] = TypeAdapter(Rule)

@@ -53,7 +53,13 @@ from adjudicator.errors import (
 )
 from adjudicator.examine import Intake
 from adjudicator.persistence import DisputeRow, EvidenceRow, epoch_us
-from adjudicator.rulebook import BUILTIN, Rulebook, load_released, load_rulebook
+from adjudicator.rulebook import (
+    BUILTIN,
+    Rulebook,
+    builtin_reference,
+    load_released,
+    load_rulebook,
+)
 from adjudicator.workflow import Case, Event, Submission
 from evidence import EvidencePolicy, FilesystemStore, Party
 from evidence.store import Collected, ContentStore
@@ -342,6 +348,75 @@ class Adjudicator:
             case_id, Event(at, Party.MERCHANT, "confirm_receipt"), idempotency_key=idempotency_key
         )
 
+    def offer(
+        self,
+        case_id: str,
+        party: Party,
+        remedy: Remedy,
+        amount: Decimal | None = None,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Case:
+        """``party`` (the buyer, the merchant, or the platform as a proposal) offers to settle
+        on ``remedy``, with ``amount`` for a remedy that moves money (the disputed amount when
+        None; more than 0.00 and at most the disputed amount). Allowed until the dispute is
+        first decided, escalated or not; it replaces an offer still open, and lapses
+        unanswered after the rulebook's ``deadline.offer``. Read the new offer's id from
+        ``case.offers[-1].id``. A bad remedy or amount raises :class:`RefusedEvent` naming the
+        field (``remedy``, ``amount``)."""
+        event = Event(at, party, "offer", reason=reason, remedy=remedy, amount=amount)
+        return self.apply(case_id, event, idempotency_key=idempotency_key)
+
+    def accept_offer(
+        self,
+        case_id: str,
+        party: Party,
+        offer_id: str,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Case:
+        """``party`` accepts the open offer ``offer_id`` (the other party's, or the platform's:
+        that one needs both parties). Accepted, it settles the dispute: resolution
+        ``negotiated``, the offer's remedy and amount, the platform's process ended. An offer
+        that lapsed, was declined or replaced, or is the party's own raises
+        :class:`RefusedEvent` naming ``offer``."""
+        event = Event(at, party, "accept_offer", reason=reason, offer=offer_id)
+        return self.apply(case_id, event, idempotency_key=idempotency_key)
+
+    def decline_offer(
+        self,
+        case_id: str,
+        party: Party,
+        offer_id: str,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Case:
+        """``party`` declines the open offer ``offer_id``; the dispute goes on as it was."""
+        event = Event(at, party, "decline_offer", reason=reason, offer=offer_id)
+        return self.apply(case_id, event, idempotency_key=idempotency_key)
+
+    def merchant_shipped(
+        self, case_id: str, tracking_no: str, *, at: datetime, idempotency_key: str | None = None
+    ) -> Case:
+        """The merchant ships what it owes (an exchange's replacement, the repaired goods, the
+        missing part), before the remedy's shipment deadline."""
+        event = Event(at, Party.MERCHANT, "merchant_shipped", tracking_no=tracking_no)
+        return self.apply(case_id, event, idempotency_key=idempotency_key)
+
+    def confirm_delivery(
+        self, case_id: str, *, at: datetime, idempotency_key: str | None = None
+    ) -> Case:
+        """The buyer confirms what the merchant shipped arrived; the dispute closes."""
+        return self.apply(
+            case_id, Event(at, Party.BUYER, "confirm_delivery"), idempotency_key=idempotency_key
+        )
+
     def appeal(
         self,
         case_id: str,
@@ -608,7 +683,7 @@ class Adjudicator:
     def rulebook_by_id(self, rulebook_id: str) -> tuple[str, Rulebook]:
         """A built-in or registered rulebook by id (what a case file names), with its source.
         Raises :class:`RulebookError` for any other id."""
-        if rulebook_id in BUILTIN:
+        if builtin_reference(rulebook_id) is not None:
             return self.rulebook(rulebook_id)
         if rulebook_id in self._registered:
             return self.rulebook(Path(self._registered[rulebook_id]))
@@ -620,12 +695,10 @@ class Adjudicator:
     def rulebook(self, rulebook: str | Path) -> tuple[str, Rulebook]:
         """The rulebook by a built-in id or a file, and the source disputes keep to reload it
         (the id, or the file's absolute path). Raises :class:`RulebookError`."""
-        if isinstance(rulebook, str) and rulebook in BUILTIN:
-            key = rulebook
-        else:
-            key = str(Path(rulebook).resolve())
+        builtin = builtin_reference(rulebook) is not None
+        key = str(rulebook) if builtin else str(Path(rulebook).resolve())
         if key not in self._rulebooks:
-            self._rulebooks[key] = load_rulebook(key if key in BUILTIN else Path(key))
+            self._rulebooks[key] = load_rulebook(key if builtin else Path(key))
         return key, self._rulebooks[key]
 
     def _stored_rulebook(self, source: str, digest: str) -> Rulebook:

@@ -18,8 +18,11 @@ from adjudicator.domain import (
     Decision,
     EvidenceRecord,
     Liability,
+    Offer,
+    OfferStatus,
     Order,
     OrderItem,
+    Payer,
     PlatformFinding,
     Remedy,
     Resolution,
@@ -61,6 +64,9 @@ def to_json(case: Case) -> dict[str, Any]:
         "statements": [
             {"by": s.by.value, "at": s.at.isoformat(), "text": s.text} for s in case.statements
         ],
+        "offers": [_offer_out(o) for o in case.offers],
+        "return_payer": None if case.return_payer is None else case.return_payer.value,
+        "shipment_tracking_no": case.shipment_tracking_no,
     }
 
 
@@ -102,6 +108,9 @@ def from_json(data: dict[str, Any], rulebook: Rulebook) -> Case:
             Statement(Party(s["by"]), datetime.fromisoformat(s["at"]), s["text"])
             for s in data.get("statements", [])
         ],
+        offers=[_offer_in(o) for o in data.get("offers", [])],  # (and before offers, none)
+        return_payer=None if data.get("return_payer") is None else Payer(data["return_payer"]),
+        shipment_tracking_no=data.get("shipment_tracking_no"),
     )
 
 
@@ -121,6 +130,35 @@ def _order_in(data: dict[str, Any]) -> Order:
         shipped_at=_instant(data["shipped_at"]),
         tracking_no=data["tracking_no"],
         signed_at=_instant(data["signed_at"]),
+        return_insurance=data.get("return_insurance", False),
+    )
+
+
+def _offer_out(offer: Offer) -> dict[str, Any]:
+    return {
+        "id": offer.id,
+        "by": offer.by.value,
+        "at": offer.at.isoformat(),
+        "remedy": offer.remedy.value,
+        "amount": _text(offer.amount),
+        "expires_at": offer.expires_at.isoformat(),
+        "status": offer.status.value,
+        "accepted_by": [p.value for p in offer.accepted_by],
+        "ended_at": _instant_out(offer.ended_at),
+    }
+
+
+def _offer_in(data: dict[str, Any]) -> Offer:
+    return Offer(
+        id=data["id"],
+        by=Party(data["by"]),
+        at=datetime.fromisoformat(data["at"]),
+        remedy=Remedy(data["remedy"]),
+        amount=_decimal(data["amount"]),
+        expires_at=datetime.fromisoformat(data["expires_at"]),
+        status=OfferStatus(data["status"]),
+        accepted_by=tuple(Party(p) for p in data["accepted_by"]),
+        ended_at=_instant(data["ended_at"]),
     )
 
 
@@ -145,7 +183,7 @@ def _decision_in(data: dict[str, Any]) -> Decision:
         liability=Liability(data["liability"]),
         remedy=Remedy(data["remedy"]),
         refund_amount=Decimal(data["refund_amount"]),
-        return_shipping_payer=None if payer is None else Party(payer),
+        return_shipping_payer=None if payer is None else Payer(payer),
         penalty_amount=Decimal(data["penalty_amount"]),
         violations=tuple(data["violations"]),
         trace=tuple(RuleFired(rule, because) for rule, because in data["trace"]),

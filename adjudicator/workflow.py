@@ -9,7 +9,7 @@ decision to a :class:`Journal`. Time comes only from events and ``advance(now)``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,15 +24,19 @@ from adjudicator.domain import (
     Dispute,
     EvidenceRecord,
     Liability,
+    Offer,
+    OfferStatus,
     Order,
+    Payer,
     PlatformFinding,
     Remedy,
     Resolution,
+    money,
     opposite,
 )
 from adjudicator.facts import claim_json, facts_digest, order_json
-from adjudicator.lifecycle import RefusedEvent, State, fire
-from adjudicator.rulebook import Rulebook
+from adjudicator.lifecycle import BEFORE_DECISION, RefusedEvent, State, allows, fire
+from adjudicator.rulebook import DELIVERY_DEADLINE, OFFER_DEADLINE, Rulebook
 from evidence import DisputeContext, EvidenceKind, OrderItemRef, Party, Role
 from evidence.instants import day_in_zone
 
@@ -50,6 +54,11 @@ ACTORS: dict[str, frozenset[Party]] = {
     "confirm_receipt": frozenset({Party.MERCHANT}),
     "appeal": frozenset({Party.BUYER, Party.MERCHANT}),
     "statement": frozenset({Party.BUYER, Party.MERCHANT}),
+    "offer": frozenset({Party.BUYER, Party.MERCHANT, Party.PLATFORM}),
+    "accept_offer": frozenset({Party.BUYER, Party.MERCHANT}),
+    "decline_offer": frozenset({Party.BUYER, Party.MERCHANT}),
+    "merchant_shipped": frozenset({Party.MERCHANT}),
+    "confirm_delivery": frozenset({Party.BUYER}),
 }
 STATEMENT_CHARS = 500
 """How long a party's statement may be (Kuaishou's evidence API takes 500 characters)."""
@@ -83,6 +92,8 @@ class Event:
     refund_amount: Decimal | None = None
     tracking_no: str | None = None
     text: str | None = None  # a statement's words
+    amount: Decimal | None = None  # an offer's money
+    offer: str | None = None  # the offer an answer is to
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,23 @@ class Case:
     findings: list[PlatformFinding] = field(default_factory=list)
     return_tracking_no: str | None = None
     statements: list[Statement] = field(default_factory=list)
+    offers: list[Offer] = field(default_factory=list)
+    # who pays to send the goods back when no decision says (agreed, negotiated, timed out)
+    return_payer: Payer | None = None
+    shipment_tracking_no: str | None = None  # what the merchant shipped to the buyer
+
+    @property
+    def open_offer(self) -> Offer | None:
+        """The offer waiting for an answer (only the newest can be: a new one replaces it)."""
+        last = self.offers[-1] if self.offers else None
+        return last if last is not None and last.status is OfferStatus.OPEN else None
+
+    def next_deadline(self) -> datetime | None:
+        """When the next timer runs out: the dispute's window, or an open offer's."""
+        offer = self.open_offer
+        lapses = None if offer is None else offer.expires_at
+        times = [t for t in (self.deadline_at, lapses) if t is not None]
+        return min(times) if times else None
 
     @property
     def burdened(self) -> Party:
@@ -179,11 +207,24 @@ class Workflow:
     def advance(self, case: Case, now: datetime) -> None:
         """Fire every deadline that ``now`` is past, in time order. Every limit is inclusive:
         a deadline at D has not expired at D itself (an event at exactly D is in time)."""
-        while case.deadline_at is not None and case.deadline_at < now:
+        while (due := case.next_deadline()) is not None and due < now:
             self.expire_next(case)
 
     def expire_next(self, case: Case) -> None:
-        """Fire the pending deadline, at its own time (the clock has passed it)."""
+        """Fire the next deadline, at its own time (the clock has passed it): an open offer's
+        lapse first when it comes no later than the dispute's window."""
+        offer = case.open_offer
+        if offer is not None and (case.deadline_at is None or offer.expires_at <= case.deadline_at):
+            case.offers[-1] = replace(offer, status=OfferStatus.LAPSED, ended_at=offer.expires_at)
+            self._transition(
+                case,
+                "offer_expired",
+                offer.expires_at,
+                Party.PLATFORM,
+                rule=OFFER_DEADLINE,
+                offer=offer.id,
+            )
+            return
         at, event, rule = case.deadline_at, case.deadline_event, case.deadline_rule
         assert at is not None
         assert event is not None
@@ -218,9 +259,9 @@ class Workflow:
         self._schedule(case, self._answer_rule(case), "answer_expired", event.at)
 
     def _on_agree(self, case: Case, event: Event) -> None:
-        remedy, refund = _agreed_terms(case, event.at)
-        self._move(case, "agree", event, remedy=remedy, refund_amount=refund)
-        self._agreed(case, Resolution.AGREED, event.at, ())
+        terms = _terms(case, case.claim.requested_remedy, None, event.at)
+        self._move(case, "agree", event, **terms.detail())
+        self._agreed(case, Resolution.AGREED, event.at, (), terms)
 
     def _on_reject(self, case: Case, event: Event) -> None:
         self._move(case, "reject", event)
@@ -291,8 +332,143 @@ class Workflow:
         self._schedule(case, "deadline.confirm_receipt", "confirm_expired", event.at)
 
     def _on_confirm_receipt(self, case: Case, event: Event) -> None:
-        self._move(case, "confirm_receipt", event)
+        self._move(case, "confirm_receipt", event, guards=_shipment_follows(case))
         self._clear_deadline(case)
+        self._shipment_due(case, event.at)
+
+    def _on_merchant_shipped(self, case: Case, event: Event) -> None:
+        self._move(case, "merchant_shipped", event, tracking_no=event.tracking_no)
+        case.shipment_tracking_no = event.tracking_no
+        self._schedule(case, DELIVERY_DEADLINE, "delivery_expired", event.at)
+
+    def _on_confirm_delivery(self, case: Case, event: Event) -> None:
+        self._move(case, "confirm_delivery", event)
+        self._clear_deadline(case)
+
+    # --- offers (协商) ------------------------------------------------------------------------
+    def _on_offer(self, case: Case, event: Event) -> None:
+        self._allowed(case, "offer")
+        book = case.rulebook
+        if case.decided_at is not None:
+            raise RefusedEvent(case.case_id, case.state, "offer", "offers end with a decision")
+        if OFFER_DEADLINE not in book.deadlines:
+            why = f"rulebook {book.label} has no {OFFER_DEADLINE}: it takes no offers"
+            raise RefusedEvent(case.case_id, case.state, "offer", why)
+        remedy, amount = self._offered(case, event)
+        superseded = case.open_offer
+        if superseded is not None:
+            case.offers[-1] = replace(superseded, status=OfferStatus.SUPERSEDED, ended_at=event.at)
+        offer = Offer(
+            id=f"O{len(case.offers) + 1}",
+            by=event.actor,
+            at=event.at,
+            remedy=remedy,
+            amount=amount,
+            expires_at=event.at + book.deadline(OFFER_DEADLINE),
+        )
+        self._move(
+            case,
+            "offer",
+            event,
+            guards={"may_offer": lambda: True},
+            offer=offer_json(offer),
+            supersedes=None if superseded is None else superseded.id,
+        )
+        case.offers.append(offer)
+
+    def _offered(self, case: Case, event: Event) -> tuple[Remedy, Decimal | None]:
+        """The offer's remedy and amount, checked: a remedy a buyer could ask for and the
+        rulebook admits for the claim, and money only for a remedy that moves money, more
+        than 0.00 and at most the disputed amount (all of it when not said)."""
+
+        def refuse(field: str, why: str) -> RefusedEvent:
+            return RefusedEvent(case.case_id, case.state, "offer", why, field=field)
+
+        remedy = event.remedy
+        if remedy is None:
+            raise refuse("remedy", "is required")
+        if not REMEDIES[remedy].requestable:
+            raise refuse("remedy", f"{remedy} is a decision's, not an offer's")
+        scope = case.rulebook.scopes.get(case.claim.type)
+        if scope is not None and scope.remedies and remedy not in scope.remedies:
+            admitted = " or ".join(sorted(scope.remedies))
+            raise refuse("remedy", f"{scope.id}: {case.claim.type} admits {admitted} only")
+        unadmitted = case.rulebook.admits(remedy)
+        if unadmitted is not None:
+            raise refuse("remedy", unadmitted)
+        disputed = case.for_review(event.at).disputed_amount
+        if not REMEDIES[remedy].money:
+            if event.amount is not None:
+                raise refuse("amount", f"{event.amount}: {remedy} moves no money")
+            return remedy, None
+        if event.amount is None and remedy is Remedy.PARTIAL_REFUND:
+            raise refuse("amount", "is required for a partial_refund")
+        amount = disputed if event.amount is None else money(event.amount)
+        if amount > disputed:
+            raise refuse("amount", f"{amount} is more than the disputed amount {disputed}")
+        if amount <= 0:
+            raise refuse("amount", f"{amount}: an offer of money offers more than 0.00")
+        return remedy, amount
+
+    def _on_accept_offer(self, case: Case, event: Event) -> None:
+        self._allowed(case, "accept_offer")
+        offer = self._answered(case, event)
+        accepted = (*offer.accepted_by, event.actor)
+        settles = set(accepted) >= set(offer.answerers)
+        if not settles:  # the platform's proposal: the other party has yet to accept it
+            case.offers[-1] = replace(offer, accepted_by=accepted)
+            self._move(
+                case, "accept_offer", event, guards={"settles": lambda: False}, offer=offer.id
+            )
+            return
+        case.offers[-1] = replace(
+            offer, accepted_by=accepted, status=OfferStatus.ACCEPTED, ended_at=event.at
+        )
+        terms = _terms(case, offer.remedy, offer.amount, event.at)
+        self._clear_deadline(case)  # an escalated dispute: the platform's process ends here
+        self._move(
+            case,
+            "accept_offer",
+            event,
+            guards={"settles": lambda: True},
+            offer=offer.id,
+            **terms.detail(),
+        )
+        self._agreed(case, Resolution.NEGOTIATED, event.at, (), terms)
+
+    def _on_decline_offer(self, case: Case, event: Event) -> None:
+        self._allowed(case, "decline_offer")
+        offer = self._answered(case, event)
+        case.offers[-1] = replace(offer, status=OfferStatus.DECLINED, ended_at=event.at)
+        self._move(case, "decline_offer", event, offer=offer.id)
+
+    def _answered(self, case: Case, event: Event) -> Offer:
+        """The offer ``event`` answers, if its actor may answer it now."""
+
+        def refuse(why: str) -> RefusedEvent:
+            return RefusedEvent(case.case_id, case.state, event.action, why, field="offer")
+
+        offer = next((o for o in case.offers if o.id == event.offer), None)
+        if offer is None:
+            raise refuse(f"{event.offer!r}: no such offer was made")
+        if offer.status is OfferStatus.LAPSED:
+            assert offer.ended_at is not None
+            raise refuse(
+                f"{offer.id} lapsed at {offer.ended_at.isoformat()} ({OFFER_DEADLINE}): it "
+                "can no longer be answered"
+            )
+        if offer.status is not OfferStatus.OPEN:
+            raise refuse(f"{offer.id} is {offer.status}: it can no longer be answered")
+        if event.actor not in offer.answerers:
+            raise refuse(f"{offer.id} is the {event.actor}'s own offer")
+        if event.actor in offer.accepted_by:
+            raise refuse(f"{offer.id} is already accepted by the {event.actor}")
+        return offer
+
+    def _allowed(self, case: Case, action: str) -> None:
+        """Refuse ``action`` as the lifecycle would, before any of its own checks."""
+        if not allows(case.state, action):
+            raise RefusedEvent(case.case_id, case.state, action)
 
     def _on_appeal(self, case: Case, event: Event) -> None:
         window = case.rulebook.deadline("deadline.appeal")
@@ -317,9 +493,9 @@ class Workflow:
     def _expire(self, case: Case, event: str, at: datetime, rule: str) -> None:
         actor = Party.PLATFORM
         if event == "answer_expired":
-            remedy, refund = _agreed_terms(case, at)
-            self._transition(case, event, at, actor, rule=rule, remedy=remedy, refund_amount=refund)
-            self._agreed(case, Resolution.MERCHANT_TIMEOUT, at, (rule,))
+            terms = _terms(case, case.claim.requested_remedy, None, at)
+            self._transition(case, event, at, actor, rule=rule, **terms.detail())
+            self._agreed(case, Resolution.MERCHANT_TIMEOUT, at, (rule,), terms)
         elif event == "escalate_expired":
             self._transition(case, event, at, actor, rule=rule)
             case.resolution = Resolution.LAPSED
@@ -327,7 +503,12 @@ class Workflow:
             self._evidence_window_closes(case, Event(at, actor, event), event, rule=rule)
         elif event == "rebuttal_expired":
             self._rebuttal_window_closes(case, at, event, actor, rule=rule)
-        else:  # return_expired, confirm_expired
+        elif event == "confirm_expired":  # received by default
+            self._transition(case, event, at, actor, rule=rule, guards=_shipment_follows(case))
+            self._shipment_due(case, at)
+        elif event == "shipment_expired":
+            self._missed_shipment(case, at, rule)
+        else:  # return_expired, delivery_expired
             self._transition(case, event, at, actor, rule=rule)
 
     def _schedule(self, case: Case, rule: str, event: str, start: datetime) -> None:
@@ -403,13 +584,18 @@ class Workflow:
         self._settle(case, at, actor)
 
     def _agreed(
-        self, case: Case, resolution: Resolution, at: datetime, rules: tuple[str, ...]
+        self,
+        case: Case,
+        resolution: Resolution,
+        at: datetime,
+        rules: tuple[str, ...],
+        terms: Terms,
     ) -> None:
         case.resolution = resolution
-        case.resolution_rules = rules
+        case.resolution_rules = (*rules, *terms.rules)
         self._clear_deadline(case)
-        case.remedy = case.claim.requested_remedy
-        case.refund_amount = case.for_review(at).disputed_amount
+        case.remedy, case.refund_amount = terms.remedy, terms.refund
+        case.return_payer = terms.payer
         self._settle(case, at, Party.PLATFORM)
 
     def _settle(self, case: Case, at: datetime, actor: Party) -> None:
@@ -423,10 +609,44 @@ class Workflow:
             self._schedule(case, "deadline.confirm_receipt", "confirm_expired", at)
         elif meaning.goods_back:
             self._schedule(case, "deadline.return_ship", "return_expired", at)
+        elif meaning.shipment is not None:  # the merchant ships what is owed at once
+            self._transition(case, "await_shipment", at, actor)
+            self._schedule(case, meaning.shipment, "shipment_expired", at)
         elif meaning.money:
             self._transition(case, "pay", at, actor)
         else:
             self._transition(case, "close", at, actor)
+
+    def _shipment_due(self, case: Case, at: datetime) -> None:
+        """The goods came back for an exchange or a repair: the merchant's shipment is due."""
+        if case.state is State.SHIPMENT_DUE:
+            assert case.remedy is not None
+            shipment = REMEDIES[case.remedy].shipment
+            assert shipment is not None
+            self._schedule(case, shipment, "shipment_expired", at)
+
+    def _missed_shipment(self, case: Case, at: datetime, rule: str) -> None:
+        """The merchant did not ship in time: the rulebook's fallback turns the dispute into a
+        refund of the disputed amount (with the goods already back: a return and refund)."""
+        assert case.remedy is not None
+        fallback = case.rulebook.fallback
+        assert fallback is not None  # the rulebook admitted the remedy
+        remedy = (
+            Remedy.RETURN_AND_REFUND if REMEDIES[case.remedy].goods_back else Remedy.REFUND_ONLY
+        )
+        refund = case.for_review(at).disputed_amount
+        self._transition(
+            case,
+            "shipment_expired",
+            at,
+            Party.PLATFORM,
+            rule=rule,
+            fallback=fallback.id,
+            remedy=remedy.value,
+            refund_amount=str(refund),
+        )
+        case.remedy, case.refund_amount = remedy, refund
+        case.resolution_rules = (*case.resolution_rules, rule, fallback.id)
 
     # --- evidence ------------------------------------------------------------------------------
     def _examine(self, case: Case, event: Event, *, appeal: bool) -> None:
@@ -511,6 +731,10 @@ class Workflow:
         for key, value in detail.items():
             if value is not None:
                 entry[key] = value
+        offer = case.open_offer
+        if offer is not None and after not in BEFORE_DECISION:  # settled some other way
+            case.offers[-1] = replace(offer, status=OfferStatus.VOID, ended_at=at)
+            entry["voids"] = offer.id
         self.journal.append(entry)
 
     @staticmethod
@@ -530,10 +754,53 @@ class Workflow:
         return "deadline.answer.return"
 
 
-def _agreed_terms(case: Case, at: datetime) -> tuple[str, str]:
-    """What an agreement (or the merchant's silence) settles on, as its log entry records it:
-    the remedy the buyer asked for and the disputed amount."""
-    return case.claim.requested_remedy.value, str(case.for_review(at).disputed_amount)
+@dataclass(frozen=True)
+class Terms:
+    """What an agreement, the merchant's silence or an accepted offer settles on: the remedy,
+    the refund, and who pays to send goods back (with the shipping rule that says so)."""
+
+    remedy: Remedy
+    refund: Decimal
+    payer: Payer | None
+    rules: tuple[str, ...]
+
+    def detail(self) -> dict[str, Any]:
+        """As the settling log entry records it."""
+        return {
+            "remedy": self.remedy.value,
+            "refund_amount": str(self.refund),
+            "return_shipping_payer": None if self.payer is None else self.payer.value,
+            "rules": list(self.rules) or None,
+        }
+
+
+def _terms(case: Case, remedy: Remedy, amount: Decimal | None, at: datetime) -> Terms:
+    """The terms of settling on ``remedy``: the ``amount`` (the disputed amount when None, and
+    0.00 for a remedy that moves no money), and, for goods sent back, the payer the rulebook's
+    shipping rules name (none in a rulebook without them)."""
+    meaning = REMEDIES[remedy]
+    if not meaning.money:
+        refund = money(0)
+    else:
+        refund = case.for_review(at).disputed_amount if amount is None else amount
+    rule = case.rulebook.return_payer(case.order, case.claim) if meaning.goods_back else None
+    if rule is None:
+        return Terms(remedy, refund, None, ())
+    return Terms(remedy, refund, rule.payer, (rule.id,))
+
+
+def _shipment_follows(case: Case) -> dict[str, Callable[[], bool]]:
+    """The guard that sends returned goods on to the merchant's shipment (exchange, repair)."""
+    follows = case.remedy is not None and REMEDIES[case.remedy].shipment is not None
+    return {"shipment_follows": lambda: follows}
+
+
+def offer_json(offer: Offer) -> dict[str, Any]:
+    """An offer as its log entry records it."""
+    out: dict[str, Any] = {"id": offer.id, "remedy": offer.remedy.value}
+    out["amount"] = None if offer.amount is None else str(offer.amount)
+    out["expires_at"] = offer.expires_at.isoformat()
+    return out
 
 
 def _text(amount: Decimal | None) -> str | None:

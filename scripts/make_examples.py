@@ -244,6 +244,21 @@ def main(argv: list[str]) -> None:
     cert_0021 = ex.certificate("merchant-cert-pass.pdf", "SZQI-2026-0004", SERIAL, "pass")
     video_0021 = ex.video("buyer-crack.mp4", 16, "2026-03-04T11:45:00Z")
 
+    charger_0022 = Evidence(root, "KS-EX-0022").photo(
+        "buyer-charger.jpg", 17, "2026:03:04 19:50:00"
+    )
+    scratch_0024 = Evidence(root, "KS-EX-0024").photo(
+        "buyer-scratch.jpg", 18, "2026:03:04 20:10:00"
+    )
+    two_items = order(
+        "general",
+        "1398.00",
+        items=[
+            {"sku": "IP13-128-BLK", "name": "iPhone 13 128G", "price": "1299.00", "quantity": 1},
+            {"sku": "CHG-20W", "name": "20W USB-C charger", "price": "99.00", "quantity": 1},
+        ],
+    )
+
     def submit(at: str, actor: str, *items: dict[str, Any]) -> dict[str, Any]:
         return ev(at, actor, "submit_evidence", evidence=list(items))
 
@@ -822,6 +837,161 @@ def main(argv: list[str]) -> None:
                 "rules": ["burden.visible_defect", "weigh.weaker_rebuttal", "remedy.merchant"],
             },
             order=order("general"),
+        ),
+        case(  # line items: a claim on the charger of a phone order is decided on the charger
+            "KS-EX-0022",
+            "visible_defect",
+            "refund_only",
+            [
+                *escalated(),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": charger_0022}),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+                ev("05T13:00:00", "merchant", "evidence_complete"),
+            ],
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "merchant",
+                "remedy": "refund_only",
+                "refund_amount": "99.00",
+                "return_shipping_payer": None,
+                "penalty_amount": "297.00",
+                "violations": [],
+                "rules": ["burden.visible_defect", "weigh.unrebutted", "remedy.merchant"],
+            },
+            order=two_items,
+            claim_extra={
+                "description": "充电器外壳开裂",
+                "items": [{"sku": "CHG-20W", "quantity": 1}],
+            },
+        ),
+        case(  # negotiation: the merchant offers 50.00 back, the buyer accepts
+            "KS-EX-0023",
+            "not_as_described",
+            "return_and_refund",
+            [
+                ev("04T18:00:00", "buyer", "open"),
+                ev("05T09:00:00", "merchant", "offer", remedy="partial_refund", amount="50.00"),
+                ev("05T10:30:00", "buyer", "accept_offer", offer="O1"),
+            ],
+            {
+                "state": "refunded",
+                "resolution": "negotiated",
+                "liability": None,
+                "remedy": "partial_refund",
+                "refund_amount": "50.00",
+                "return_shipping_payer": None,
+                "penalty_amount": None,
+                "violations": [],
+                "rules": [],
+            },
+            order=order("general"),
+            claim_extra={"description": "颜色与描述不符"},
+        ),
+        case(  # an offer declined, then escalation and a decision
+            "KS-EX-0024",
+            "visible_defect",
+            "refund_only",
+            [
+                ev("04T18:00:00", "buyer", "open"),
+                ev("05T10:00:00", "merchant", "reject", reason="可以补偿30元"),
+                ev("05T10:01:00", "merchant", "offer", remedy="partial_refund", amount="30.00"),
+                ev("05T11:00:00", "buyer", "decline_offer", offer="O1", reason="太少"),
+                ev("05T12:00:00", "buyer", "escalate"),
+                submit("05T12:05:00", "buyer", {"kind": "photo", "file": scratch_0024}),
+                ev("05T12:06:00", "buyer", "evidence_complete"),
+                ev("05T13:00:00", "merchant", "evidence_complete"),
+            ],
+            {
+                "state": "refunded",
+                "resolution": "adjudicated",
+                "liability": "merchant",
+                "remedy": "refund_only",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": None,
+                "penalty_amount": "3897.00",
+                "violations": [],
+                "rules": ["burden.visible_defect", "weigh.unrebutted", "remedy.merchant"],
+            },
+            order=order("general"),
+        ),
+        case(  # a missing part, reshipped: the merchant agrees, ships it, the buyer confirms
+            "KS-EX-0025",
+            "missing_parts",
+            "reshipment",
+            [
+                ev("04T18:00:00", "buyer", "open"),
+                ev("05T09:00:00", "merchant", "agree"),
+                ev("05T16:00:00", "merchant", "merchant_shipped", tracking_no="SF2000000025"),
+                ev("07T11:00:00", "buyer", "confirm_delivery"),
+            ],
+            {
+                "state": "closed",
+                "resolution": "agreed",
+                "liability": None,
+                "remedy": "reshipment",
+                "refund_amount": "0.00",
+                "return_shipping_payer": None,
+                "penalty_amount": None,
+                "violations": [],
+                "rules": [],
+            },
+            order=two_items,
+            claim_extra={
+                "description": "少了充电器",
+                "items": [{"sku": "CHG-20W", "quantity": 1}],
+            },
+        ),
+        case(  # an exchange whose merchant misses the shipping deadline: a refund instead
+            "KS-EX-0026",
+            "visible_defect",
+            "exchange",
+            [
+                ev("04T18:00:00", "buyer", "open"),
+                ev("05T09:00:00", "merchant", "agree"),
+                ev("05T15:00:00", "buyer", "return_shipped", tracking_no="YT2000000026"),
+                ev("07T10:00:00", "merchant", "confirm_receipt"),
+            ],
+            {
+                "state": "refunded",
+                "resolution": "agreed",
+                "liability": None,
+                "remedy": "return_and_refund",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": "merchant",
+                "penalty_amount": None,
+                "violations": [],
+                "rules": [
+                    "shipping.default",
+                    "deadline.exchange_ship",
+                    "fallback.missed_shipment",
+                ],
+            },
+            order=order("general"),
+            claim_extra={"description": "屏幕坏点, 要求换货"},
+        ),
+        case(  # an insured order's return: the insurer pays the return shipping
+            "KS-EX-0027",
+            "no_reason_return",
+            "return_and_refund",
+            [
+                ev("05T09:00:00", "buyer", "open"),
+                ev("05T11:00:00", "merchant", "agree"),
+                ev("06T10:00:00", "buyer", "return_shipped", tracking_no="YT2000000027"),
+                ev("08T10:00:00", "merchant", "confirm_receipt"),
+            ],
+            {
+                "state": "refunded",
+                "resolution": "agreed",
+                "liability": None,
+                "remedy": "return_and_refund",
+                "refund_amount": "1299.00",
+                "return_shipping_payer": "insurer",
+                "penalty_amount": None,
+                "violations": [],
+                "rules": ["shipping.insured"],
+            },
+            order=order("general", return_insurance=True),
         ),
     ]
     for item in cases:

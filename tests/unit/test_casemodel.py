@@ -66,14 +66,20 @@ def full_case() -> Doc:
         "refund_amount": "0.00",
         "tracking_no": "SF2",
         "text": "商品与描述不符, 我有照片",
+        "amount": "10.00",
+        "offer": "O1",
     }
+    for_action = {("offer", "remedy"): "partial_refund"}  # an offer offers what a buyer asks
     events = [
         {
             "at": instant(hour),
             "actor": sorted(p.value for p in ACTORS[action])[0],
             "action": action,
             "reason": "because",
-            **{name: copy.deepcopy(own[name]) for name in ACTION_FIELDS.get(action, ())},
+            **{
+                name: copy.deepcopy(for_action.get((action, name), own[name]))
+                for name in ACTION_FIELDS.get(action, ())
+            },
         }
         for hour, action in enumerate(ACTORS)
     ]
@@ -93,6 +99,7 @@ def full_case() -> Doc:
             "shipped_at": instant(0),
             "tracking_no": "SF1",
             "signed_at": instant(0),
+            "return_insurance": True,
         },
         "claim": {
             "type": "visible_defect",

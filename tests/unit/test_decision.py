@@ -19,6 +19,7 @@ from adjudicator.domain import (
     Liability,
     Order,
     OrderItem,
+    Payer,
     PlatformFinding,
     Remedy,
 )
@@ -149,7 +150,7 @@ def test_remedies_by_liability() -> None:
     assert merchant.remedy is Remedy.RETURN_AND_REFUND
     assert (merchant.refund_amount, merchant.return_shipping_payer) == (
         Decimal("1299.00"),
-        MERCHANT,
+        Payer.MERCHANT,
     )
     assert merchant.penalty_amount == Decimal("3897.00")
     refund_only = dispute(
@@ -258,7 +259,7 @@ def test_not_received_and_not_shipped() -> None:
 def test_no_reason_return() -> None:
     upheld = decide(dispute(ClaimType.NO_REASON_RETURN, item(BUYER, "photo")), GENERAL)
     assert (upheld.liability, upheld.remedy) == (Liability.MERCHANT, Remedy.RETURN_AND_REFUND)
-    assert upheld.return_shipping_payer is BUYER
+    assert upheld.return_shipping_payer is Payer.BUYER
     assert upheld.penalty_amount == Decimal("3897.00")
     assert "special.no_reason_return.upheld" in upheld.rules
     for ineligible in (
@@ -321,7 +322,10 @@ def test_an_eligible_no_reason_return_has_no_shared_liability() -> None:
     equal = dispute(ClaimType.NO_REASON_RETURN, item(BUYER, "photo"), item(MERCHANT, "photo"))
     decision = decide(equal, GENERAL)
     assert (decision.liability, decision.remedy) == (Liability.MERCHANT, Remedy.RETURN_AND_REFUND)
-    assert (decision.refund_amount, decision.return_shipping_payer) == (Decimal("1299.00"), BUYER)
+    assert (decision.refund_amount, decision.return_shipping_payer) == (
+        Decimal("1299.00"),
+        Payer.BUYER,
+    )
     assert decision.penalty_amount == Decimal("3897.00")
     assert decision.rules == (
         "burden.no_reason_return",
@@ -455,12 +459,12 @@ def test_a_manual_decision_follows_the_special_rows() -> None:
     decision = manually(repair, Liability.MERCHANT, Remedy.RETURN_AND_REFUND, book=USED_3C)
     assert isinstance(decision, Decision)
     assert decision.violations == ("quality_problem_promoted",)
-    assert decision.return_shipping_payer is MERCHANT
+    assert decision.return_shipping_payer is Payer.MERCHANT
     assert "review.override" in decision.rules  # the rules decide buyer (3 against 1)
     upheld = dispute(ClaimType.NO_REASON_RETURN, item(BUYER, "photo"), item(MERCHANT, "video"))
     returned = manually(upheld, Liability.MERCHANT, Remedy.RETURN_AND_REFUND)
     assert isinstance(returned, Decision)
-    assert returned.return_shipping_payer is BUYER  # 退回商品的运费由消费者承担
+    assert returned.return_shipping_payer is Payer.BUYER  # 退回商品的运费由消费者承担
     assert manually(upheld, Liability.BOTH, Remedy.PARTIAL_REFUND) == Refusal(
         "special.no_reason_return.no_both", "no_reason_return has no shared liability"
     )

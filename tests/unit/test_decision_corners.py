@@ -225,7 +225,7 @@ def test_a_liability_the_rulebook_has_no_remedy_for_is_refused() -> None:
         case, book, liability=Liability.NEITHER, remedy=Remedy.REFUND_ONLY, refund=None, reason="x"
     )
     assert refused == Refusal(
-        "review.manual", "rulebook kuaishou.general@2026.2 has no remedy row for neither"
+        "review.manual", f"rulebook {GENERAL.label} has no remedy row for neither"
     )
 
 

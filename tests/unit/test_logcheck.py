@@ -39,7 +39,7 @@ def stored_of(case: Case, data: dict[str, Any] | None = None) -> StoredDispute:
         case.case_id,
         case.state.value,
         case.resolution,
-        epoch_us(case.deadline_at),
+        epoch_us(case.next_deadline()),  # as the repository stores it
         "kuaishou.general",
         case.rulebook.digest,
         json.dumps(data, ensure_ascii=False, sort_keys=True),

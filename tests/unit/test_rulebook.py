@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 import adjudicator
-from adjudicator.domain import ClaimType
+from adjudicator.domain import ClaimType, Remedy
 from adjudicator.rulebook import (
     BUILTIN,
     DEADLINES,
+    OPTIONAL_DEADLINES,
     RulebookError,
     archived_versions,
     load_released,
@@ -42,7 +43,7 @@ def _problems(path: Path) -> str:
 def test_the_built_in_rulebooks_layer() -> None:
     general = load_rulebook("kuaishou.general")
     used = load_rulebook("kuaishou.used_3c")
-    assert (general.label, used.label) == ("kuaishou.general@2026.2", "kuaishou.used_3c@2026.2")
+    assert (general.label, used.label) == ("kuaishou.general@2026.3", "kuaishou.used_3c@2026.3")
     assert ClaimType.UNOFFICIAL_REPAIR in used.claim_types
     assert ClaimType.UNOFFICIAL_REPAIR not in general.claim_types
     # the overlay replaces burden.wrong_item, and keeps what it does not say
@@ -53,7 +54,7 @@ def test_the_built_in_rulebooks_layer() -> None:
 
 
 def test_the_digest_follows_the_content(tmp_path: Path) -> None:
-    same = _variant(tmp_path, 'version = "2026.2"', 'version = "2026.2"')
+    same = _variant(tmp_path, 'version = "2026.3"', 'version = "2026.3"')
     changed = _variant(tmp_path, 'both_ratio = "0.5"', 'both_ratio = "0.6"', "changed.toml")
     general = load_rulebook("kuaishou.general")
     assert load_rulebook(same).digest == general.digest
@@ -328,7 +329,20 @@ def test_every_deadline_the_code_looks_up_is_required() -> None:
         for file in source.glob("*.py")
         for match in re.findall(r'"(deadline\.[a-z_.]+[a-z])"', file.read_text("utf-8"))
     }
-    assert named <= set(DEADLINES), sorted(named - set(DEADLINES))
+    known = {*DEADLINES, *OPTIONAL_DEADLINES}
+    assert named <= known, sorted(named - known)
+
+
+def test_a_rulebook_without_the_optional_deadlines_takes_no_offers_nor_shipments() -> None:
+    older = load_rulebook("kuaishou.general@2026.2")
+    assert not set(OPTIONAL_DEADLINES) & set(older.deadlines)
+    for remedy in (Remedy.EXCHANGE, Remedy.RESHIPMENT, Remedy.REPAIR):
+        said = older.admits(remedy)
+        assert said is not None
+        assert said.startswith("rulebook kuaishou.general@2026.2 has no deadline.")
+        assert said.endswith(f"fallback rule: it does not admit {remedy}")
+        assert load_rulebook("kuaishou.general").admits(remedy) is None
+    assert older.admits(Remedy.RETURN_AND_REFUND) is None
 
 
 def test_a_fractional_near_duplicate_distance_is_unsound(tmp_path: Path) -> None:
@@ -356,6 +370,14 @@ RELEASED = {
         "kuaishou.used_3c",
         "2026.2",
     ): "71a0309e496309c9db7e0891c82cc2228a0ec859102c2afcde35eb53983a35b9",
+    (
+        "kuaishou.general",
+        "2026.3",
+    ): "4bf17d6a7dcbbcc0cbf1f67bcbe777d2ffb9b0896814a68578da1b7c7f953ce0",
+    (
+        "kuaishou.used_3c",
+        "2026.3",
+    ): "610da47c4eda0e5ea7488ed991cd1b97c87903ec1655df0dc3dd3543435e44e9",
 }
 
 
@@ -384,7 +406,7 @@ def test_an_archived_version_extends_the_same_version_below_it() -> None:
     used = load_rulebook("kuaishou.used_3c", version="2026.1")
     assert "review.finding" not in str(used.reviews)  # 2026.1 had no such rule
     assert [r.id for r in used.reviews] == ["settings", "settings"]  # its settings said it
-    with pytest.raises(RulebookError, match=r"no version 2025\.9 of kuaishou\.general"):
+    with pytest.raises(RulebookError, match=r"kuaishou\.general: no version 2025\.9"):
         load_rulebook("kuaishou.general", version="2025.9")
     with pytest.raises(RulebookError, match="not a rulebook version"):
         load_rulebook("kuaishou.general", version="../../etc/passwd")
