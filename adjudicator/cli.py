@@ -219,7 +219,13 @@ def _replay_command(commands: Any) -> None:
     )
     replay.add_argument("paths", nargs="+", metavar="PATH", type=Path)
     replay.add_argument("--json", action="store_true", help="one JSON object per case a line")
-    replay.add_argument("--rulebook", metavar="FILE", type=Path, help="replay under this rulebook")
+    replay.add_argument(
+        "--rulebook",
+        metavar="ID_OR_FILE",
+        type=Path,
+        help="replay every case under this rulebook: a built-in id, a built-in release "
+        "(kuaishou.general@2026.2) or a rulebook file",
+    )
     replay.add_argument(
         "--register-rulebook",
         metavar="FILE",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from adjudicator.auditlog import MemoryJournal
-from adjudicator.domain import Liability, PlatformFinding, Remedy
+from adjudicator.domain import ClaimType, Liability, PlatformFinding, Remedy
 from adjudicator.lifecycle import MACHINE, RefusedEvent, State, allows
 from adjudicator.workflow import Case, Event, Submission, Workflow
 from evidence import EvidenceKind, Party
@@ -32,6 +32,8 @@ OPEN = {
     S.AGREED,
     S.DECIDED,
     S.RETURN_IN_TRANSIT,
+    S.SHIPMENT_DUE,
+    S.SHIPMENT_IN_TRANSIT,
 }
 BEFORE_DECISION = {
     S.REQUESTED,
@@ -57,11 +59,21 @@ TRANSITIONS: dict[str, dict[State, State | str]] = {
     "close": {S.DECIDED: S.CLOSED},
     "return_shipped": {S.DECIDED: S.RETURN_IN_TRANSIT, S.AGREED: S.RETURN_IN_TRANSIT},
     "return_expired": {S.DECIDED: S.LAPSED, S.AGREED: S.LAPSED},
-    "confirm_receipt": {S.RETURN_IN_TRANSIT: S.REFUNDED},
+    "confirm_receipt": {S.RETURN_IN_TRANSIT: S.REFUNDED},  # or, for an exchange, shipment_due
     "confirm_expired": {S.RETURN_IN_TRANSIT: S.REFUNDED},
+    "await_shipment": {S.DECIDED: S.SHIPMENT_DUE, S.AGREED: S.SHIPMENT_DUE},
+    "merchant_shipped": {S.SHIPMENT_DUE: S.SHIPMENT_IN_TRANSIT},
+    "shipment_expired": {S.SHIPMENT_DUE: S.REFUNDED},
+    "confirm_delivery": {S.SHIPMENT_IN_TRANSIT: S.CLOSED},
+    "delivery_expired": {S.SHIPMENT_IN_TRANSIT: S.CLOSED},
     "appeal": dict.fromkeys(
-        (S.DECIDED, S.REFUNDED, S.CLOSED, S.RETURN_IN_TRANSIT), S.AWAITING_REBUTTAL
+        (S.DECIDED, S.REFUNDED, S.CLOSED, S.RETURN_IN_TRANSIT, S.SHIPMENT_DUE),
+        S.AWAITING_REBUTTAL,
     ),
+    "offer": dict.fromkeys(BEFORE_DECISION, "same"),
+    "accept_offer": dict.fromkeys(BEFORE_DECISION, S.AGREED),  # or same: not yet all accepted
+    "decline_offer": dict.fromkeys(BEFORE_DECISION, "same"),
+    "offer_expired": dict.fromkeys(BEFORE_DECISION, "same"),
     "withdraw": dict.fromkeys(BEFORE_DECISION, S.WITHDRAWN),
     "submit_evidence": dict.fromkeys(
         (S.AWAITING_EVIDENCE, S.AWAITING_REBUTTAL, S.UNDER_REVIEW), "same"
@@ -88,6 +100,10 @@ def test_each_trigger_in_each_state(state: State, trigger: str) -> None:
         wanted.add(S.REFUSED.value)
     if trigger in ("evidence_complete", "evidence_expired"):
         wanted.add(S.UNDER_REVIEW.value)  # a claim type that admits no rebuttal
+    if trigger in ("confirm_receipt", "confirm_expired"):
+        wanted.add(S.SHIPMENT_DUE.value)  # goods back for an exchange or a repair
+    if trigger == "accept_offer":
+        wanted.add("same")  # the platform's proposal, accepted by one party of two
     assert destinations == wanted
 
 
@@ -143,6 +159,20 @@ SETUPS: dict[State, Setup] = {
         [*_reviewed(), ev(6, Party.BUYER, "return_shipped", tracking_no="YT1")],
         6.5,
     ),
+    S.SHIPMENT_DUE: (
+        lambda: make_case(ClaimType.MISSING_PARTS, Remedy.RESHIPMENT),
+        [ev(0, Party.BUYER, "open"), ev(1, Party.MERCHANT, "agree")],
+        1.5,
+    ),
+    S.SHIPMENT_IN_TRANSIT: (
+        lambda: make_case(ClaimType.MISSING_PARTS, Remedy.RESHIPMENT),
+        [
+            ev(0, Party.BUYER, "open"),
+            ev(1, Party.MERCHANT, "agree"),
+            ev(2, Party.MERCHANT, "merchant_shipped", tracking_no="SF9"),
+        ],
+        2.5,
+    ),
     S.REFUNDED: (lambda: make_case(remedy=Remedy.REFUND_ONLY), _reviewed(), 5.5),
     S.CLOSED: (lambda: make_case(remedy=Remedy.REFUND_ONLY), _reviewed(proof=False), 5.5),
     S.LAPSED: (make_case, _escalated()[:2], 24 * 9),  # the buyer never escalated
@@ -173,18 +203,27 @@ COMMANDS: dict[str, Callable[[State, float], Event]] = {
     "confirm_receipt": lambda s, t: ev(t, Party.MERCHANT, "confirm_receipt"),
     "appeal": lambda s, t: ev(t, Party.MERCHANT, "appeal", evidence=CERTIFICATE),
     "statement": lambda s, t: ev(t, Party.BUYER, "statement", text="屏幕有裂痕"),
+    "offer": lambda s, t: ev(
+        t, Party.MERCHANT, "offer", remedy=Remedy.PARTIAL_REFUND, amount=Decimal("10.00")
+    ),
+    # no setup has an open offer: answers are refused everywhere (see the offers test below)
+    "accept_offer": lambda s, t: ev(t, Party.BUYER, "accept_offer", offer="O1"),
+    "decline_offer": lambda s, t: ev(t, Party.BUYER, "decline_offer", offer="O1"),
+    "merchant_shipped": lambda s, t: ev(t, Party.MERCHANT, "merchant_shipped", tracking_no="SF8"),
+    "confirm_delivery": lambda s, t: ev(t, Party.BUYER, "confirm_delivery"),
 }
 ALLOWED: dict[State, set[str]] = {
     S.NEW: {"open"},
-    S.REQUESTED: {"agree", "reject", "withdraw", "finding", "statement"},
+    S.REQUESTED: {"agree", "reject", "withdraw", "finding", "statement", "offer"},
     S.AGREED: {"return_shipped", "finding", "statement"},
-    S.MERCHANT_REJECTED: {"escalate", "withdraw", "finding", "statement"},
+    S.MERCHANT_REJECTED: {"escalate", "withdraw", "finding", "statement", "offer"},
     S.AWAITING_EVIDENCE: {
         "submit_evidence",
         "evidence_complete",
         "withdraw",
         "finding",
         "statement",
+        "offer",
     },
     S.AWAITING_REBUTTAL: {
         "submit_evidence",
@@ -192,10 +231,14 @@ ALLOWED: dict[State, set[str]] = {
         "withdraw",
         "finding",
         "statement",
+        "offer",
     },
-    S.UNDER_REVIEW: {"submit_evidence", "withdraw", "finding", "decide", "statement"},
+    S.UNDER_REVIEW: {"submit_evidence", "withdraw", "finding", "decide", "statement", "offer"},
     S.DECIDED: {"return_shipped", "finding", "appeal", "statement"},
     S.RETURN_IN_TRANSIT: {"confirm_receipt", "finding", "appeal", "statement"},
+    # agreed, not decided: nothing to appeal
+    S.SHIPMENT_DUE: {"merchant_shipped", "finding", "statement"},
+    S.SHIPMENT_IN_TRANSIT: {"confirm_delivery", "finding", "statement"},
     S.REFUNDED: {"appeal"},
     S.CLOSED: {"appeal"},
     S.LAPSED: set(),
@@ -239,6 +282,26 @@ def test_each_command_in_each_state(state: State, command: str) -> None:
         before
     )
     assert journal.entries == []
+
+
+@pytest.mark.parametrize("state", list(State))
+def test_an_offer_is_made_and_answered_only_before_a_decision(state: State) -> None:
+    case, then = standing_in(state)
+    journal = MemoryJournal()
+    flow = Workflow(journal, FakeExaminer())
+    offer = COMMANDS["offer"](state, then)
+    if state not in BEFORE_DECISION:
+        with pytest.raises(RefusedEvent):
+            flow.apply(case, offer)
+        assert journal.entries == []
+        return
+    flow.apply(case, offer)
+    flow.apply(case, ev(then + 0.01, Party.BUYER, "decline_offer", offer="O1"))
+    assert case.state is state  # a declined offer changes nothing
+    flow.apply(case, ev(then + 0.02, Party.MERCHANT, "offer", remedy=Remedy.REFUND_ONLY))
+    flow.apply(case, ev(then + 0.03, Party.BUYER, "accept_offer", offer="O2"))
+    assert (case.state, case.resolution) == (S.REFUNDED, "negotiated")
+    assert case.deadline_at is None  # whatever window was open closed with the settlement
 
 
 # --- the machine is built from the table, and fire() reports what it refuses ------------------
