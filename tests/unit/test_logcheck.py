@@ -60,8 +60,62 @@ def _agreed(remedy: str, amount: str | None, *events: dict[str, str]) -> dict[st
 AGREE = {"at": "2026-03-05T10:00:00+08:00", "actor": "merchant", "action": "agree"}
 SHIPPED = {"at": "2026-03-06T10:00:00+08:00", "actor": "buyer", "action": "return_shipped"}
 SHIPPED |= {"tracking_no": "SF-BACK-1"}
+
+
+def _at(when: str, actor: str, action: str, **fields: str) -> dict[str, str]:
+    return {"at": f"2026-03-{when}+08:00", "actor": actor, "action": action, **fields}
+
+
+def _offer(when: str, actor: str, remedy: str, amount: str | None = None) -> dict[str, str]:
+    return _at(
+        when, actor, "offer", remedy=remedy, **({} if amount is None else {"amount": amount})
+    )
+
+
+REJECT = _at("04T18:30:00", "merchant", "reject")
 VARIANTS = {
     "agreed-partial-refund": _agreed("partial_refund", "300.00", AGREE),
+    "offers-superseded-then-void": _agreed(
+        "refund_only",
+        None,
+        _offer("04T19:00:00", "merchant", "partial_refund", "10.00"),
+        _offer("04T20:00:00", "buyer", "partial_refund", "20.00"),
+        _at("04T21:00:00", "merchant", "agree"),
+    ),
+    "platform-proposal-half-accepted-lapses": _agreed(
+        "refund_only",
+        None,
+        REJECT,
+        _offer("04T19:00:00", "platform", "partial_refund", "400.00"),
+        _at("04T20:00:00", "buyer", "accept_offer", offer="O1"),
+    ),
+    "offer-declined-then-return-offered-and-accepted": _agreed(
+        "refund_only",
+        None,
+        REJECT,
+        _offer("04T19:00:00", "merchant", "partial_refund", "10.00"),
+        _at("04T19:30:00", "buyer", "decline_offer", offer="O1"),
+        _at("04T20:00:00", "buyer", "escalate"),
+        _offer("04T21:00:00", "merchant", "return_and_refund"),
+        _at("04T22:00:00", "buyer", "accept_offer", offer="O2"),
+        _at("05T09:00:00", "buyer", "return_shipped", tracking_no="YT-1"),
+    ),
+    "exchange-delivered": _agreed(
+        "exchange",
+        None,
+        AGREE,
+        SHIPPED,
+        _at("07T10:00:00", "merchant", "confirm_receipt"),
+        _at("08T10:00:00", "merchant", "merchant_shipped", tracking_no="SF-NEW"),
+        _at("09T10:00:00", "buyer", "confirm_delivery"),
+    ),
+    "repair-received-by-default-then-missed": _agreed("repair", None, AGREE, SHIPPED),
+    "reshipment-shipped-then-closed-by-default": _agreed(
+        "reshipment",
+        None,
+        AGREE,
+        _at("05T12:00:00", "merchant", "merchant_shipped", tracking_no="SF-PART"),
+    ),
     "agreed-return-lapses": _agreed("return_and_refund", None, AGREE),
     "agreed-return-shipped": _agreed("return_and_refund", None, AGREE, SHIPPED),
     "timeout-return-lapses": _agreed("return_and_refund", None),
