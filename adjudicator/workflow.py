@@ -399,7 +399,7 @@ class Workflow:
         disputed = case.for_review(event.at).disputed_amount
         if not REMEDIES[remedy].money:
             if event.amount is not None:
-                raise refuse("amount", f"{event.amount}: {remedy} moves no money")
+                raise refuse("amount", f"is {event.amount}, but {remedy} moves no money: leave it out")
             return remedy, None
         if event.amount is None and remedy is Remedy.PARTIAL_REFUND:
             raise refuse("amount", "is required for a partial_refund")
@@ -407,7 +407,7 @@ class Workflow:
         if amount > disputed:
             raise refuse("amount", f"{amount} is more than the disputed amount {disputed}")
         if amount <= 0:
-            raise refuse("amount", f"{amount}: an offer of money offers more than 0.00")
+            raise refuse("amount", f"is {amount}: an offer of money is more than 0.00")
         return remedy, amount
 
     def _on_accept_offer(self, case: Case, event: Event) -> None:

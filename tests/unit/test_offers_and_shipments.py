@@ -143,9 +143,9 @@ def test_an_answer_one_second_after_the_offer_lapsed_is_refused_naming_the_offer
             "amount",
             "1299.01 is more than the disputed amount 1299.00",
         ),
-        (Remedy.PARTIAL_REFUND, "0.00", "amount", "an offer of money offers more than 0.00"),
+        (Remedy.PARTIAL_REFUND, "0.00", "amount", "is 0.00: an offer of money is more than 0.00"),
         (Remedy.PARTIAL_REFUND, None, "amount", "is required for a partial_refund"),
-        (Remedy.EXCHANGE, "10.00", "amount", "exchange moves no money"),
+        (Remedy.EXCHANGE, "10.00", "amount", "is 10.00, but exchange moves no money"),
         (Remedy.REJECT_REFUND, None, "remedy", "reject_refund is a decision's, not an offer's"),
     ],
 )
