@@ -399,7 +399,8 @@ class Workflow:
         disputed = case.for_review(event.at).disputed_amount
         if not REMEDIES[remedy].money:
             if event.amount is not None:
-                raise refuse("amount", f"is {event.amount}, but {remedy} moves no money: leave it out")
+                why = f"is {event.amount}, but {remedy} moves no money: leave it out"
+                raise refuse("amount", why)
             return remedy, None
         if event.amount is None and remedy is Remedy.PARTIAL_REFUND:
             raise refuse("amount", "is required for a partial_refund")
