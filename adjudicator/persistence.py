@@ -1,11 +1,12 @@
 """Tables (sqlmodel): what a dispute is stored as, on SQLite or PostgreSQL.
 
-The domain never sees these rows. A dispute is one row whose state, resolution and next
-deadline are plain columns (for queries) beside a JSON snapshot of the whole :class:`Case`
-(:mod:`adjudicator.snapshot`); its events, evidence verdicts and decisions have their own
-tables; the decision log is one hash chain over every dispute (``log``), whose last entry is
-mirrored in ``log_head``. An append locks the head row, so concurrent writers take turns and
-the chain stays one valid sequence; a deleted tail is caught because the head still names it.
+The domain never sees these rows. A dispute is one row whose state, resolution, next
+deadline and order id are plain columns (for queries) beside a JSON snapshot of the whole
+:class:`Case` (:mod:`adjudicator.snapshot`); its events, evidence verdicts and decisions
+have their own tables; the decision log is one hash chain over every dispute (``log``), whose
+last entry is mirrored in ``log_head``. An append locks the head row, so concurrent writers
+take turns and the chain stays one valid sequence; a deleted tail is caught because the head
+still names it.
 ``commands`` keeps the idempotency keys commands were given, with their first result.
 
 The schema itself is made and changed by the Alembic revisions in :mod:`adjudicator.migrations`;
@@ -35,6 +36,7 @@ class DisputeRow(SQLModel, table=True):
     rulebook_digest: str
     deadline_us: int | None = Field(default=None, index=True, sa_type=BigInteger)  # UTC epoch µs
     snapshot: str = Field(sa_column=Column(Text, nullable=False))
+    order_id: str = Field(index=True)  # the snapshot's order's: one order may have several
 
 
 class EventRow(SQLModel, table=True):

@@ -254,6 +254,7 @@ class Writes:
         if row is None:
             version, first_event = 1, 1
             made = {"case_id": case.case_id, "version": 1, "rulebook": rulebook_source}
+            made["order_id"] = case.order.order_id
             made |= {"rulebook_label": case.rulebook.label, "rulebook_digest": case.rulebook.digest}
             self.new.append(made | columns)
         else:
@@ -423,3 +424,10 @@ def _decision_row(body: dict[str, Any]) -> dict[str, Any]:
         "rulebook_digest": decision["rulebook_digest"],
         "body": json.dumps(body, ensure_ascii=False, sort_keys=True),
     }
+
+
+def disputes_of_order(session: Session, order_id: str) -> list[str]:
+    """The case ids of every dispute about the order ``order_id``, sorted (here, not by the
+    database, whose collation may order text otherwise)."""
+    query = core_select(_DISPUTES.c.case_id).where(_DISPUTES.c.order_id == order_id)
+    return sorted(session.connection().execute(query).scalars())

@@ -597,6 +597,12 @@ class Adjudicator:
         with Session(self.engine) as session:
             return session.get(DisputeRow, case_id) is not None
 
+    def disputes_of_order(self, order_id: str) -> list[str]:
+        """The case ids of every dispute about the order ``order_id`` (several claims on one
+        order are several disputes), sorted; none for an order no dispute is about."""
+        with Session(self.engine) as session:
+            return repository.disputes_of_order(session, order_id)
+
     def _command(
         self, case_id: str, event: Event, request: repository.Request | None, intake: Intake
     ) -> tuple[Case, bool]:

@@ -1,15 +1,17 @@
-"""Alembic revisions on both databases: from empty, from the previous revision, from a
-database the first release made, and the refusals that name the command that upgrades."""
+"""Alembic revisions on both databases: from empty, from each older revision, from a
+database the first release made, what 0003 fills in from the stored snapshots, and the
+refusals that name the command that upgrades."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
 
 from adjudicator import migrations
@@ -31,14 +33,26 @@ def revision(engine: Engine) -> str | None:
         return migrations.current(connection)
 
 
-def at_previous_revision_with_a_dispute(db_url: str, store: Path) -> Engine:
-    """A database at the revision before the newest, holding a dispute its code wrote."""
+def at_revision_with_a_dispute(db_url: str, store: Path, target: str) -> Engine:
+    """A database at revision ``target``, holding a dispute: written at the newest revision,
+    then taken down to ``target`` (today's code cannot write an older schema)."""
     engine = engine_for(db_url)
-    migrations.upgrade(engine, "0001")
-    old = Adjudicator(engine, FilesystemStore(store))
-    old.open("D-1", order(), CLAIM, at=hours(0))
-    old.reject("D-1", at=hours(1), reason="人为损坏")
+    migrations.upgrade(engine)
+    service = Adjudicator(engine, FilesystemStore(store))
+    service.open("D-1", order(), CLAIM, at=hours(0))
+    service.reject("D-1", at=hours(1), reason="人为损坏")
+    migrations.downgrade(engine, target)
+    assert revision(engine) == target
     return engine
+
+
+def dispute_columns(engine: Engine) -> dict[str, bool]:
+    """The columns of ``disputes``, each with whether it may be null."""
+    return {c["name"]: c["nullable"] for c in inspect(engine).get_columns("disputes")}
+
+
+def dispute_indexes(engine: Engine) -> dict[str, list[str | None]]:
+    return {i["name"] or "": i["column_names"] for i in inspect(engine).get_indexes("disputes")}
 
 
 def test_an_empty_database_gets_the_newest_schema_exactly_as_declared(
@@ -49,33 +63,102 @@ def test_an_empty_database_gets_the_newest_schema_exactly_as_declared(
     assert schema_drift(service.engine) == []
     service.open("D-1", order(), CLAIM, at=hours(0))
     assert service.verify_log() == (1, None)
+    assert service.disputes_of_order(order().order_id) == ["D-1"]
     service.close()
 
 
-def test_the_previous_revision_is_refused_then_upgraded_with_its_data(
-    db_url: str, tmp_path: Path
+def test_the_revisions_are_0001_to_0003() -> None:
+    assert migrations.known() == ["0001", "0002", "0003"]
+    assert migrations.head() == "0003"
+
+
+@pytest.mark.parametrize("old", migrations.known()[:-1])
+def test_an_older_revision_is_refused_then_upgraded_with_its_data(
+    db_url: str, tmp_path: Path, old: str
 ) -> None:
-    engine = at_previous_revision_with_a_dispute(db_url, tmp_path)
+    engine = at_revision_with_a_dispute(db_url, tmp_path, old)
     before = Adjudicator(engine, FilesystemStore(tmp_path)).get("D-1")
     history = list(Adjudicator(engine, FilesystemStore(tmp_path)).log())
-    with pytest.raises(SchemaMismatch, match=r"at schema revision 0001.*adjudicator db upgrade"):
+    with pytest.raises(SchemaMismatch, match=rf"at schema revision {old}.*adjudicator db upgrade"):
         Adjudicator.from_url(db_url, evidence_dir=tmp_path)
 
-    assert migrations.upgrade_url(db_url) == ("0001", migrations.head())
+    assert migrations.upgrade_url(db_url) == (old, migrations.head())
     assert schema_drift(engine) == []
     service = Adjudicator.from_url(db_url, evidence_dir=tmp_path)
     assert service.get("D-1") == before
     assert list(service.log()) == history
-    service.escalate("D-1", at=hours(2), idempotency_key="k-1")  # the new table works
+    assert service.disputes_of_order(order().order_id) == ["D-1"]  # filled from the snapshot
+    service.escalate("D-1", at=hours(2), idempotency_key="k-1")  # the commands table works
     assert service.verify_log() == (3, None)
     service.close()
+    engine.dispose()
+
+
+def at_0002_with_disputes(engine: Engine, snapshots: dict[str, str]) -> None:
+    """Revision 0002, holding disputes (case id: snapshot JSON) written as its code wrote them."""
+    migrations.upgrade(engine, "0002")
+    insert = text(
+        "INSERT INTO disputes (case_id, version, state, rulebook, rulebook_label, "
+        "rulebook_digest, snapshot) VALUES (:case_id, 1, 'awaiting_merchant', "
+        "'kuaishou.general', 'kuaishou.general@2026.3', 'digest', :snapshot)"
+    )
+    with engine.begin() as connection:
+        connection.execute(insert, [{"case_id": k, "snapshot": v} for k, v in snapshots.items()])
+
+
+def snapshot_of(case_id: str, order_id: str) -> str:
+    return json.dumps({"v": 1, "case_id": case_id, "order": {"order_id": order_id}})
+
+
+def test_0003_fills_each_disputes_order_id_from_its_snapshot_and_goes_down_again(
+    db_url: str, tmp_path: Path
+) -> None:
+    orders = {"D-2": "O-7", "D-1": "O-7", "D-3": "订单-8"}  # two claims on O-7: two disputes
+    orders |= {f"F-{n:04}": f"O-F{n % 7}" for n in range(1100)}  # over two batches of 500
+    engine = engine_for(db_url)
+    at_0002_with_disputes(engine, {k: snapshot_of(k, v) for k, v in orders.items()})
+    assert "order_id" not in dispute_columns(engine)
+
+    migrations.upgrade(engine)
+    assert revision(engine) == "0003"
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT case_id, order_id, snapshot FROM disputes"))
+        rows = [tuple(row) for row in stored]
+    assert {case_id: order_id for case_id, order_id, _ in rows} == orders
+    assert all(json.loads(s)["order"]["order_id"] == order_id for _, order_id, s in rows)
+    assert dispute_columns(engine)["order_id"] is False  # NOT NULL
+    assert dispute_indexes(engine)["ix_disputes_order_id"] == ["order_id"]
+    assert schema_drift(engine) == []
+    service = Adjudicator(engine, FilesystemStore(tmp_path))
+    assert service.disputes_of_order("O-7") == ["D-1", "D-2"]
+    assert service.disputes_of_order("订单-8") == ["D-3"]
+    assert service.disputes_of_order("O-9") == []
+
+    migrations.downgrade(engine, "0002")
+    assert revision(engine) == "0002"
+    assert "order_id" not in dispute_columns(engine)
+    assert "ix_disputes_order_id" not in dispute_indexes(engine)
+    assert {"ix_disputes_state", "ix_disputes_deadline_us"} <= set(dispute_indexes(engine))
+    with engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM disputes")).scalar_one()
+    assert count == len(orders)
+    engine.dispose()
+
+
+def test_a_snapshot_without_an_order_id_fails_0003_and_changes_nothing(db_url: str) -> None:
+    engine = engine_for(db_url)
+    at_0002_with_disputes(engine, {"D-1": snapshot_of("D-1", "O-1"), "D-2": '{"v": 1}'})
+    with pytest.raises(ValueError, match=r"dispute D-2: its snapshot names no order id"):
+        migrations.upgrade(engine)
+    assert revision(engine) == "0002"
+    assert "order_id" not in dispute_columns(engine)
     engine.dispose()
 
 
 def test_a_database_made_before_migrations_is_taken_as_the_first_revision(
     db_url: str, tmp_path: Path
 ) -> None:
-    engine = at_previous_revision_with_a_dispute(db_url, tmp_path)
+    engine = at_revision_with_a_dispute(db_url, tmp_path, "0001")
     before = Adjudicator(engine, FilesystemStore(tmp_path)).get("D-1")
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE alembic_version"))  # as create_all left it
