@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from adjudicator.rulebook import load_rulebook
 from tests.e2e.cli import run
 
 REPO = Path(__file__).resolve().parents[2]
+USED_3C = load_rulebook("kuaishou.used_3c").label  # this release's
 EXAMPLES = REPO / "examples" / "cases"
 
 
@@ -40,7 +42,7 @@ def test_the_case_format_example_line() -> None:
         "return_shipping_payer": None,
         "penalty_amount": "2338.20",
         "violations": [],
-        "rulebook": "kuaishou.used_3c@2026.2",
+        "rulebook": USED_3C,
         "rules": ["burden.visible_defect", "weigh.equal", "remedy.both"],
     }
     assert [e["accepted"] for e in line["evidence"]] == [True, True]
@@ -123,7 +125,7 @@ def test_an_unmet_expectation_exits_1(tmp_path: Path) -> None:
 def test_rules_check(tmp_path: Path) -> None:
     sound = run("rules", "check", "kuaishou.used_3c")
     assert sound.returncode == 0
-    assert "kuaishou.used_3c@2026.2: sound" in sound.stdout
+    assert f"{USED_3C}: sound" in sound.stdout
     broken = tmp_path / "broken.toml"
     broken.write_text('id = "x"\nversion = "1"\nclaim_types = ["visible_defect"]\n')
     unsound = run("rules", "check", str(broken))
@@ -137,7 +139,27 @@ def test_the_rulebook_option_takes_a_built_in_id() -> None:
         "replay", "--json", "--rulebook", "kuaishou.used_3c", str(EXAMPLES / "KS-2026-000123.json")
     )
     assert by_id.returncode == 0, by_id.stderr
-    assert json.loads(by_id.stdout)["rulebook"] == "kuaishou.used_3c@2026.2"
+    assert json.loads(by_id.stdout)["rulebook"] == USED_3C
+    by_release = run(
+        "replay",
+        "--json",
+        "--rulebook",
+        "kuaishou.used_3c@2026.1",
+        str(EXAMPLES / "KS-2026-000123.json"),
+    )
+    assert by_release.returncode == 0, by_release.stderr
+    assert json.loads(by_release.stdout)["rulebook"] == "kuaishou.used_3c@2026.1"
+    unknown = run(
+        "replay",
+        "--json",
+        "--rulebook",
+        "kuaishou.used_3c@1999.1",
+        str(EXAMPLES / "KS-EX-0002.json"),
+    )
+    assert unknown.returncode == 2
+    assert "kuaishou.used_3c: no version 1999.1 (this release loads 2026.1, 2026.2" in (
+        unknown.stderr
+    )
 
 
 @pytest.mark.parametrize("name", ["kuaishou.nope", "no/such/rulebook.toml"])

@@ -8,24 +8,12 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.e2e.cli import run
-
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples" / "cases"
-
-Case = dict[str, Any]
-
-
-def example(case_id: str) -> Case:
-    data: Case = json.loads((EXAMPLES / f"{case_id}.json").read_text("utf-8"))
-    data.pop("expected")
-    return data
+from tests.e2e.variants import EXAMPLES, Case, Invalid, assert_each_invalid, example, write
 
 
 def _not_shipped_return(case: Case) -> None:
@@ -65,7 +53,7 @@ def _an_override_without_a_reason(case: Case) -> None:
 
 
 # (example, change, JSON pointer, words the error must hold)
-INVALID: dict[str, tuple[str, Callable[[Case], None], str, str]] = {
+INVALID: dict[str, Invalid] = {
     "not_shipped_return": (
         "KS-EX-0006",
         _not_shipped_return,
@@ -118,12 +106,6 @@ INVALID: dict[str, tuple[str, Callable[[Case], None], str, str]] = {
 }
 
 
-def write(folder: Path, name: str, case: Case) -> Path:
-    path = folder / f"{name}.json"
-    path.write_text(json.dumps(case, ensure_ascii=False), "utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     here = tmp_path_factory.mktemp("cases")
@@ -132,19 +114,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_cases_outside_the_rules_are_invalid_naming_the_field_and_the_rule(folder: Path) -> None:
-    paths = {}
-    for name, (case_id, change, _, _) in INVALID.items():
-        case = example(case_id)
-        change(case)
-        paths[name] = write(folder, f"invalid-{name}", case)
-    done = run("replay", *map(str, paths.values()), "--json")
-    assert done.returncode == 2, done.stderr
-    assert done.stdout == ""  # no case of these replayed
-    errors = done.stderr.splitlines()
-    for name, (_, _, pointer, words) in INVALID.items():
-        said = [line for line in errors if f"invalid-{name}.json: {pointer}" in line]
-        assert len(said) == 1, (name, errors)
-        assert words in said[0], (name, said[0])
+    assert_each_invalid(folder, INVALID)
 
 
 def test_the_same_cases_within_the_rules_replay(folder: Path) -> None:

@@ -14,18 +14,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.cli import run
+from tests.e2e.variants import EXAMPLES, Case, Invalid, assert_each_invalid, example, write
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples" / "cases"
 NEW_EXAMPLES = [f"KS-EX-00{n}" for n in range(22, 28)]
-
-Case = dict[str, Any]
-
-
-def example(case_id: str) -> Case:
-    data: Case = json.loads((EXAMPLES / f"{case_id}.json").read_text("utf-8"))
-    data.pop("expected")
-    return data
 
 
 def event(when: str, actor: str, action: str, **fields: Any) -> dict[str, Any]:
@@ -71,7 +62,7 @@ def _offer_id_not_an_id(case: Case) -> None:
     case["events"][2]["offer"] = "first"
 
 
-INVALID: dict[str, tuple[str, Callable[[Case], None], str, str]] = {
+INVALID: dict[str, Invalid] = {
     "offer_above_disputed": (
         "KS-EX-0022",
         _offer_above,
@@ -123,12 +114,6 @@ INVALID: dict[str, tuple[str, Callable[[Case], None], str, str]] = {
 }
 
 
-def write(folder: Path, name: str, case: Case) -> Path:
-    path = folder / f"{name}.json"
-    path.write_text(json.dumps(case, ensure_ascii=False), "utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     here = tmp_path_factory.mktemp("cases")
@@ -137,19 +122,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_bad_line_items_offers_and_shipments_are_invalid_naming_the_field(folder: Path) -> None:
-    paths = {}
-    for name, (case_id, change, _, _) in INVALID.items():
-        case = example(case_id)
-        change(case)
-        paths[name] = write(folder, f"invalid-{name}", case)
-    done = run("replay", *map(str, paths.values()), "--json")
-    assert done.returncode == 2, done.stderr
-    assert done.stdout == ""
-    errors = done.stderr.splitlines()
-    for name, (_, _, pointer, words) in INVALID.items():
-        said = [line for line in errors if f"invalid-{name}.json: {pointer}:" in line]
-        assert len(said) == 1, (name, errors)
-        assert words in said[0], (name, said[0])
+    assert_each_invalid(folder, INVALID)
 
 
 def test_each_limit_holds_at_exactly_its_deadline(folder: Path) -> None:
