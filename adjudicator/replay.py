@@ -6,16 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adjudicator.auditlog import MemoryJournal
 from adjudicator.casefile import CaseFile
 from adjudicator.errors import DisputeExists, InvalidCase, RefusedEvent, RulebookError
 from adjudicator.examine import Examiner, Intake, scratch_store
 from adjudicator.rulebook import BUILTIN, Rulebook, builtin_reference, load_rulebook
-from adjudicator.service import Adjudicator
 from adjudicator.workflow import Case, Event, Workflow, evidence_json
 from evidence import UnreadableEvidence
+
+if TYPE_CHECKING:  # the database layer is loaded only by a replay into a database
+    from adjudicator.service import Adjudicator
 
 
 @cache

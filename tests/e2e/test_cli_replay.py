@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +169,20 @@ def test_rules_check_of_a_rulebook_that_is_not_there_is_a_usage_error(name: str)
     done = run("rules", "check", name)
     assert done.returncode == 2
     assert done.stderr.startswith("adjudicator: error: rules check: no ")
+
+
+def test_a_replay_in_memory_never_loads_the_database_layer() -> None:
+    """Replaying case files touches no database: SQLAlchemy, sqlmodel and Alembic stay
+    unloaded (they cost half of a short replay's start-up)."""
+    code = (
+        "import sys\n"
+        "from adjudicator.cli import main\n"
+        f"status = main(['replay', {str(EXAMPLES / 'KS-EX-0002.json')!r}])\n"
+        "database = {'sqlalchemy', 'sqlmodel', 'alembic'}\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & database)\n"
+        "print(status, loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.stdout.splitlines()[-1] == "0 []", done.stdout + done.stderr
