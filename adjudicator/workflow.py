@@ -31,12 +31,19 @@ from adjudicator.domain import (
     PlatformFinding,
     Remedy,
     Resolution,
-    money,
     opposite,
 )
 from adjudicator.facts import claim_json, facts_digest, order_json
 from adjudicator.lifecycle import BEFORE_DECISION, RefusedEvent, State, allows, fire
 from adjudicator.rulebook import DELIVERY_DEADLINE, OFFER_DEADLINE, Rulebook
+from adjudicator.settlement import (
+    OfferProblem,
+    Terms,
+    answerable,
+    offer_json,
+    offered,
+    terms,
+)
 from evidence import DisputeContext, EvidenceKind, OrderItemRef, Party, Role
 from evidence.instants import day_in_zone
 
@@ -354,7 +361,11 @@ class Workflow:
         if OFFER_DEADLINE not in book.deadlines:
             why = f"rulebook {book.label} has no {OFFER_DEADLINE}: it takes no offers"
             raise RefusedEvent(case.case_id, case.state, "offer", why)
-        remedy, amount = self._offered(case, event)
+        try:
+            disputed = case.for_review(event.at).disputed_amount
+            remedy, amount = offered(book, case.claim, disputed, event.remedy, event.amount)
+        except OfferProblem as exc:
+            raise _refused(case, event, exc) from None
         superseded = case.open_offer
         if superseded is not None:
             case.offers[-1] = replace(superseded, status=OfferStatus.SUPERSEDED, ended_at=event.at)
@@ -375,41 +386,6 @@ class Workflow:
             supersedes=None if superseded is None else superseded.id,
         )
         case.offers.append(offer)
-
-    def _offered(self, case: Case, event: Event) -> tuple[Remedy, Decimal | None]:
-        """The offer's remedy and amount, checked: a remedy a buyer could ask for and the
-        rulebook admits for the claim, and money only for a remedy that moves money, more
-        than 0.00 and at most the disputed amount (all of it when not said)."""
-
-        def refuse(field: str, why: str) -> RefusedEvent:
-            return RefusedEvent(case.case_id, case.state, "offer", why, field=field)
-
-        remedy = event.remedy
-        if remedy is None:
-            raise refuse("remedy", "is required")
-        if not REMEDIES[remedy].requestable:
-            raise refuse("remedy", f"{remedy} is a decision's, not an offer's")
-        scope = case.rulebook.scopes.get(case.claim.type)
-        if scope is not None and scope.remedies and remedy not in scope.remedies:
-            admitted = " or ".join(sorted(scope.remedies))
-            raise refuse("remedy", f"{scope.id}: {case.claim.type} admits {admitted} only")
-        unadmitted = case.rulebook.admits(remedy)
-        if unadmitted is not None:
-            raise refuse("remedy", unadmitted)
-        disputed = case.for_review(event.at).disputed_amount
-        if not REMEDIES[remedy].money:
-            if event.amount is not None:
-                why = f"is {event.amount}, but {remedy} moves no money: leave it out"
-                raise refuse("amount", why)
-            return remedy, None
-        if event.amount is None and remedy is Remedy.PARTIAL_REFUND:
-            raise refuse("amount", "is required for a partial_refund")
-        amount = disputed if event.amount is None else money(event.amount)
-        if amount > disputed:
-            raise refuse("amount", f"{amount} is more than the disputed amount {disputed}")
-        if amount <= 0:
-            raise refuse("amount", f"is {amount}: an offer of money is more than 0.00")
-        return remedy, amount
 
     def _on_accept_offer(self, case: Case, event: Event) -> None:
         self._allowed(case, "accept_offer")
@@ -445,26 +421,10 @@ class Workflow:
 
     def _answered(self, case: Case, event: Event) -> Offer:
         """The offer ``event`` answers, if its actor may answer it now."""
-
-        def refuse(why: str) -> RefusedEvent:
-            return RefusedEvent(case.case_id, case.state, event.action, why, field="offer")
-
-        offer = next((o for o in case.offers if o.id == event.offer), None)
-        if offer is None:
-            raise refuse(f"{event.offer!r}: no such offer was made")
-        if offer.status is OfferStatus.LAPSED:
-            assert offer.ended_at is not None
-            raise refuse(
-                f"{offer.id} lapsed at {offer.ended_at.isoformat()} ({OFFER_DEADLINE}): it "
-                "can no longer be answered"
-            )
-        if offer.status is not OfferStatus.OPEN:
-            raise refuse(f"{offer.id} is {offer.status}: it can no longer be answered")
-        if event.actor not in offer.answerers:
-            raise refuse(f"{offer.id} is the {event.actor}'s own offer")
-        if event.actor in offer.accepted_by:
-            raise refuse(f"{offer.id} is already accepted by the {event.actor}")
-        return offer
+        try:
+            return answerable(case.offers, event.offer, event.actor)
+        except OfferProblem as exc:
+            raise _refused(case, event, exc) from None
 
     def _allowed(self, case: Case, action: str) -> None:
         """Refuse ``action`` as the lifecycle would, before any of its own checks."""
@@ -755,53 +715,20 @@ class Workflow:
         return "deadline.answer.return"
 
 
-@dataclass(frozen=True)
-class Terms:
-    """What an agreement, the merchant's silence or an accepted offer settles on: the remedy,
-    the refund, and who pays to send goods back (with the shipping rule that says so)."""
-
-    remedy: Remedy
-    refund: Decimal
-    payer: Payer | None
-    rules: tuple[str, ...]
-
-    def detail(self) -> dict[str, Any]:
-        """As the settling log entry records it."""
-        return {
-            "remedy": self.remedy.value,
-            "refund_amount": str(self.refund),
-            "return_shipping_payer": None if self.payer is None else self.payer.value,
-            "rules": list(self.rules) or None,
-        }
-
-
 def _terms(case: Case, remedy: Remedy, amount: Decimal | None, at: datetime) -> Terms:
-    """The terms of settling on ``remedy``: the ``amount`` (the disputed amount when None, and
-    0.00 for a remedy that moves no money), and, for goods sent back, the payer the rulebook's
-    shipping rules name (none in a rulebook without them)."""
-    meaning = REMEDIES[remedy]
-    if not meaning.money:
-        refund = money(0)
-    else:
-        refund = case.for_review(at).disputed_amount if amount is None else amount
-    rule = case.rulebook.return_payer(case.order, case.claim) if meaning.goods_back else None
-    if rule is None:
-        return Terms(remedy, refund, None, ())
-    return Terms(remedy, refund, rule.payer, (rule.id,))
+    """The terms of settling ``case`` on ``remedy`` (and ``amount``) at ``at``."""
+    disputed = case.for_review(at).disputed_amount
+    return terms(case.rulebook, case.order, case.claim, remedy, amount=amount, disputed=disputed)
+
+
+def _refused(case: Case, event: Event, problem: OfferProblem) -> RefusedEvent:
+    return RefusedEvent(case.case_id, case.state, event.action, problem.why, field=problem.field)
 
 
 def _shipment_follows(case: Case) -> dict[str, Callable[[], bool]]:
     """The guard that sends returned goods on to the merchant's shipment (exchange, repair)."""
     follows = case.remedy is not None and REMEDIES[case.remedy].shipment is not None
     return {"shipment_follows": lambda: follows}
-
-
-def offer_json(offer: Offer) -> dict[str, Any]:
-    """An offer as its log entry records it."""
-    out: dict[str, Any] = {"id": offer.id, "remedy": offer.remedy.value}
-    out["amount"] = None if offer.amount is None else str(offer.amount)
-    out["expires_at"] = offer.expires_at.isoformat()
-    return out
 
 
 def _text(amount: Decimal | None) -> str | None:
