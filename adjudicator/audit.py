@@ -232,6 +232,7 @@ _STORED = core_select(
     _DISPUTES.c.rulebook,
     _DISPUTES.c.rulebook_digest,
     _DISPUTES.c.snapshot,
+    _DISPUTES.c.order_id,
 ).order_by(_DISPUTES.c.case_id)
 
 

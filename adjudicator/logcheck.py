@@ -247,6 +247,7 @@ class StoredDispute:
     rulebook: str
     rulebook_digest: str
     snapshot: str
+    order_id: str | None = None  # the column the back office finds an order's disputes by
 
 
 class _Differences:
@@ -290,6 +291,9 @@ def compare(
         return out.found
     snap = "the stored dispute"
     out.check("case_id", data.get("case_id"), stored.case_id, snap, "its row")
+    if stored.order_id is not None:
+        order = _object(data.get("order")).get("order_id")
+        out.check("order_id", stored.order_id, order, table, "the stored dispute's order")
     logged = {"state": told.state, "resolution": told.resolution, "appealed": told.appealed}
     logged |= {"findings": told.findings, "resolution_rules": told.rules}
     logged |= {"return_tracking_no": told.tracking_no}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ def stored_of(case: Case, data: dict[str, Any] | None = None) -> StoredDispute:
         "kuaishou.general",
         case.rulebook.digest,
         json.dumps(data, ensure_ascii=False, sort_keys=True),
+        case.order.order_id,
     )
 
 
@@ -312,3 +314,16 @@ def test_an_edited_statement_or_evidence_description_is_named(tmp_path: Path) ->
     assert (
         "evidence E1.description is 完好 in the stored dispute but 裂痕 in its log" in problems[1]
     )
+
+
+def test_an_order_id_column_that_is_not_the_snapshots_is_named() -> None:
+    case_file = read_case(EXAMPLES / "KS-EX-0022.json")
+    done = replay(case_file)
+    told = told_of(done.log)
+    assert compare(told, stored_of(done.case), lambda: done.case.rulebook) == []
+    moved = replace(stored_of(done.case), order_id="O-OTHER")
+    problems = [str(p) for p in compare(told, moved, lambda: done.case.rulebook)]
+    assert problems == [
+        "dispute KS-EX-0022: order_id is O-OTHER in the disputes table but O-88001 in the "
+        "stored dispute's order"
+    ]
