@@ -112,6 +112,19 @@ class CommandRow(SQLModel, table=True):
     result: str = Field(sa_column=Column(Text, nullable=False))  # the Case snapshot, as JSON
 
 
+class TokenRow(SQLModel, table=True):
+    """An API token: its public id, its role, and the SHA-256 of the whole token (the token
+    itself is shown once, when it is made, and never stored)."""
+
+    __tablename__ = "tokens"
+
+    id: str = Field(primary_key=True)
+    role: str
+    digest: str
+    label: str | None = None
+    created_at: str
+
+
 def epoch_us(at: datetime | None) -> int | None:
     """An instant as UTC microseconds: sortable the same way on every database."""
     if at is None:

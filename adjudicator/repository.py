@@ -379,6 +379,7 @@ def event_json(event: Event) -> dict[str, Any]:
         "text",
         "amount",
         "offer",
+        "via",
     ):
         value = getattr(event, name)
         if value is not None:

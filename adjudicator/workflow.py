@@ -101,6 +101,7 @@ class Event:
     text: str | None = None  # a statement's words
     amount: Decimal | None = None  # an offer's money
     offer: str | None = None  # the offer an answer is to
+    via: str | None = None  # the API token it came with (logged: who did it)
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,7 @@ class Workflow:
             raise RefusedEvent(
                 case.case_id, case.state, "decide", f"{decision.rule}: {decision.why}"
             )
-        self._decided(case, decision, event.at, event.actor)
+        self._decided(case, decision, event.at, event.actor, via=event.via)
 
     def _on_statement(self, case: Case, event: Event) -> None:
         text = event.text or ""
@@ -529,14 +530,19 @@ class Workflow:
             return
         self._decided(case, decide(dispute, case.rulebook), at, Party.PLATFORM)
 
-    def _decided(self, case: Case, decision: Decision, at: datetime, actor: Party) -> None:
+    def _decided(
+        self, case: Case, decision: Decision, at: datetime, actor: Party, via: str | None = None
+    ) -> None:
+        """``via``: the token of the reviewer who decided (an automatic decision has none)."""
         previous = case.decision
-        self._transition(case, "decide", at, actor)
+        self._transition(case, "decide", at, actor, via=via)
         case.decision, case.decided_at = decision, at
         case.resolution = Resolution.ADJUDICATED
         case.remedy, case.refund_amount = decision.remedy, decision.refund_amount
         case.resolution_rules = decision.rules
         entry = _entry(case, at, "decision", actor, decision=decision_json(case.rulebook, decision))
+        if via is not None:
+            entry["via"] = via
         if previous is not None:
             entry["replaces"] = decision_json(case.rulebook, previous)
             if previous.refund_amount > decision.refund_amount:
@@ -663,6 +669,8 @@ class Workflow:
     ) -> None:
         if event.reason:
             detail["reason"] = event.reason
+        if event.via:
+            detail["via"] = event.via
         self._transition(case, trigger, event.at, event.actor, guards=guards, **detail)
 
     def _transition(
