@@ -57,7 +57,11 @@ __all__ = [
     "CaseFile",
     "InvalidCase",
     "Limits",
+    "claim_from",
     "default_rulebook",
+    "event_from",
+    "instant_from",
+    "order_from",
     "read_case",
 ]
 
@@ -120,6 +124,31 @@ def read_case(path: Path) -> CaseFile:
         errors = exc.errors(include_url=False, include_input=False)
         raise InvalidCase(file, *model.problem(errors, data)) from None
     return _Reader(file, path).case(case, data)
+
+
+def instant_from(value: str, source: str, pointer: str) -> datetime:
+    """An instant the model matched, checked as a case file's are (its year within the
+    limits, a real date and time); a problem raises :class:`InvalidCase` at ``pointer``."""
+    parsed = _Reader(source, Path(".")).instant(value, pointer)
+    assert parsed is not None
+    return parsed
+
+
+def order_from(order: model.Order, source: str) -> Order:
+    """A validated order (a request's, not a file's) as the domain's, its instants checked;
+    a problem raises :class:`InvalidCase` naming ``source`` and the pointer."""
+    return _Reader(source, Path(".")).order(order)
+
+
+def claim_from(claim: model.Claim, order: Order, source: str) -> Claim:
+    """A validated claim as the domain's, checked against ``order`` (:func:`order_from`)."""
+    return _Reader(source, Path(".")).claim(claim, order)
+
+
+def event_from(event: Any, source: str) -> Event:
+    """A validated event that carries no evidence files as the domain's (its instant checked;
+    a problem's pointer is ``/events/0/...``)."""
+    return _Reader(source, Path(".")).events([event], [{}])[0]
 
 
 class _DuplicateKey(ValueError):

@@ -178,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     tick.set_defaults(run=_tick)
 
+    _api_commands(commands)
     _database_commands(commands)
     _store_commands(commands)
 
@@ -703,6 +704,61 @@ def _db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"the database is at revision {after} already\n")
     else:
         out.write(f"upgraded the database from revision {before or '(none)'} to {after}\n")
+    return EXIT_OK
+
+
+def _api_commands(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="the HTTP API",
+        description="Serve the HTTP API over the database (docs/http.md): every command and "
+        "read as JSON, each request with a token (adjudicator token create). Runs until "
+        "interrupted.",
+    )
+    _db_option(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="where to listen (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
+    serve.set_defaults(run=_serve)
+    token = commands.add_parser("token", help="API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser(
+        "create",
+        help="make a token and print it once",
+        description="Make an API token of ROLE and print it once (the database keeps only its "
+        "hash): host (commands and reads, no decide), reviewer (reads, decide, finding), "
+        "auditor (the log only).",
+    )
+    create.add_argument("--role", required=True, choices=["host", "reviewer", "auditor"])
+    create.add_argument("--label", help="who or what the token is for, kept beside it")
+    _db_option(create)
+    create.set_defaults(run=_token_create)
+
+
+def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    import uvicorn
+
+    from adjudicator.httpapi import create_app
+
+    service = _service(args.db, existing=False)
+    try:
+        uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="warning")
+    finally:
+        service.close()
+    return EXIT_OK
+
+
+def _token_create(args: argparse.Namespace, out: TextIO) -> int:
+    from datetime import UTC, datetime
+
+    from adjudicator import tokens
+
+    service = _service(args.db, existing=False)
+    try:
+        # the wall clock: when the operator made it (kept beside the token, never decisive)
+        made = tokens.create(service.engine, args.role, at=datetime.now(UTC), label=args.label)
+    finally:
+        service.close()
+    out.write(made + "\n")
     return EXIT_OK
 
 

@@ -388,7 +388,7 @@ def event_json(event: Event) -> dict[str, Any]:
         out["evidence"] = [
             {
                 "kind": s.kind.value,
-                "file": str(s.file),
+                "file": s.name or str(s.file),
                 **s.declared,
                 **({} if s.description is None else {"description": s.description}),
             }
@@ -408,7 +408,7 @@ def _evidence_row(case_id: str, item: Examined) -> dict[str, Any]:
         "perceptual_hash": phash if isinstance(phash, str) else None,
         "accepted": item.verdict.accepted,
         "submitted_at": item.submitted_at.isoformat(),
-        "file": str(item.submission.file),
+        "file": item.submission.name or str(item.submission.file),
         "verdict": json.dumps(item.verdict.to_json(), ensure_ascii=False),
     }
 

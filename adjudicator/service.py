@@ -162,11 +162,12 @@ class Adjudicator:
         rulebook: str | Path | None = None,
         reason: str | None = None,
         idempotency_key: str | None = None,
+        via: str | None = None,
     ) -> Case:
         """The buyer opens a dispute on ``order`` (a new dispute; refused if the id exists).
 
         ``rulebook`` is a built-in rulebook id or a rulebook file; by default the order's
-        category chooses it.
+        category chooses it. ``via``: the API token the command came with (logged).
         """
         impossible = claim_problem(order, claim)
         if impossible is not None:
@@ -176,7 +177,7 @@ class Adjudicator:
         if outside is not None:
             raise UsageError(f"{outside[0]}: {outside[1]}")
         case = Case(case_id, book, order, claim)
-        event = Event(at, Party.BUYER, "open", reason=reason)
+        event = Event(at, Party.BUYER, "open", reason=reason, via=via)
         request = None
         if idempotency_key is not None:
             asked = {"case": snapshot.to_json(case), "event": repository.event_json(event)}

@@ -84,6 +84,7 @@ class Submission:
     declared: dict[str, Any] = field(default_factory=dict)
     within: Path | None = None
     description: str | None = None  # the submitter's words about it (STATEMENT_CHARS at most)
+    name: str | None = None  # the name it was submitted under, when not its path (an upload)
 
 
 @dataclass(frozen=True)

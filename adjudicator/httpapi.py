@@ -1,0 +1,397 @@
+"""The HTTP API (``adjudicator serve``): every command and read of :class:`Adjudicator` over JSON.
+
+Requests are the case file's own shapes (:mod:`adjudicator.casemodel`): a dispute is opened
+with its order and claim, and each later command is one case-file event. Every request needs
+a token (``Authorization: Bearer <token>``, :mod:`adjudicator.tokens`) whose role allows it;
+the token's id is logged with each command it makes. An ``Idempotency-Key`` header is the
+service's idempotency key. Every error is one shape, RFC 9457 problem details
+(``application/problem+json``): 401 without a valid token, 403 for a role that may not, 404 for
+an unknown dispute, 409 for an event the dispute's state refuses (with the state and event), a
+lost race or a reused key, 413 for a body over the rulebooks' largest file, 422 for a body
+that is not what the format says (naming the field's JSON pointer). docs/http.md.
+
+Evidence files come as ``multipart/form-data``: the form parser spools each file part to disk
+as it reads it (never a whole video in memory), the request is cut off once it passes the
+largest file any built-in rulebook admits, and the files are validated in the sandbox as a
+case file's are.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, FastAPI, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from adjudicator import casemodel as model
+from adjudicator import tokens
+from adjudicator.casefile import DECLARED, claim_from, event_from, instant_from, order_from
+from adjudicator.errors import (
+    AdjudicationError,
+    ConflictError,
+    DisputeExists,
+    InvalidCase,
+    KeyReused,
+    RefusedEvent,
+    StoreMismatch,
+    Unavailable,
+    UnknownDispute,
+    UsageError,
+)
+from adjudicator.explain import explain
+from adjudicator.replay import outcome
+from adjudicator.rulebook import BUILTIN
+from adjudicator.service import Adjudicator
+from adjudicator.tokens import Caller, Role
+from adjudicator.workflow import Event, Submission
+from evidence import EvidenceKind
+
+PROBLEMS = "https://dispute-adjudicator.example/problems/"
+CHUNK = 1024 * 1024
+EVIDENCE_ACTIONS = frozenset({"submit_evidence", "appeal"})
+REVIEWER_ACTIONS = frozenset({"decide", "finding"})
+_EVENT: TypeAdapter[Any] = TypeAdapter(model.EventModel)
+_UPLOAD = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["event", "files"],
+                    "properties": {
+                        "event": {
+                            "type": "string",
+                            "description": "the submit_evidence or appeal event as JSON; each "
+                            "evidence item's file is the file name of one uploaded part",
+                        },
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+class Problem(Exception):
+    """An error as RFC 9457 problem details: ``status``, a short ``title``, the ``detail``,
+    and any extension members (``pointer``, ``state``, ``event``)."""
+
+    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.extra = status, title, detail, extra
+
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {"type": PROBLEMS + self.title.lower().replace(" ", "-")}
+        body["title"] = self.title
+        body |= {"status": self.status, "detail": self.detail, **self.extra}
+        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
+        return JSONResponse(
+            body, status_code=self.status, media_type="application/problem+json", headers=headers
+        )
+
+
+def invalid(detail: str, pointer: str) -> Problem:
+    return Problem(422, "Invalid field", detail, pointer=pointer)
+
+
+def problem_of(exc: AdjudicationError) -> Problem:
+    """The problem details of an error the service raises."""
+    if isinstance(exc, UnknownDispute):
+        return Problem(404, "Unknown dispute", str(exc))
+    if isinstance(exc, RefusedEvent):
+        if exc.field is not None:  # the event's own field: the body is what is wrong
+            return invalid(exc.why, f"/{exc.field}")
+        return Problem(409, "Refused event", str(exc), state=str(exc.state), event=exc.event)
+    if isinstance(exc, KeyReused):
+        return Problem(409, "Idempotency key reused", str(exc))
+    if isinstance(exc, ConflictError | DisputeExists):
+        return Problem(409, "Conflict", str(exc))
+    if isinstance(exc, InvalidCase):
+        return invalid(exc.message, exc.pointer)
+    if isinstance(exc, UsageError):
+        pointer, _, why = str(exc).partition(": ")
+        return invalid(why, pointer) if pointer.startswith("/") else invalid(str(exc), "")
+    if isinstance(exc, Unavailable):
+        return Problem(503, "Unavailable", str(exc))
+    if isinstance(exc, StoreMismatch):
+        return Problem(500, "Store mismatch", str(exc))
+    return Problem(500, "Error", str(exc))
+
+
+class OpenRequest(BaseModel):
+    """A new dispute: the buyer opens it on its order with its claim, at ``at``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    case_id: model.CaseId
+    rulebook: model.RulebookId | None = None
+    order: model.Order
+    claim: model.Claim
+    at: model.Instant
+    reason: model.FreeText | None = None
+
+
+class UploadLimit:
+    """Cuts a request off once its body passes ``limit`` bytes (413), before it is read in
+    full: by its Content-Length when it says one, else as it streams."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        too_large = Problem(413, "Too large", f"a request body is at most {self.limit} bytes")
+        if length.isdigit() and int(length) > self.limit:
+            await too_large.response()(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _Cut
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _Cut:
+            await too_large.response()(scope, receive, send)
+
+
+class _Cut(Exception):
+    pass
+
+
+def create_app(service: Adjudicator) -> FastAPI:
+    """The API over ``service`` (which the caller closes)."""
+    app = FastAPI(title="dispute-adjudicator", version="1", summary=(__doc__ or "").split("\n")[0])
+    largest = max(max(service.rulebook(name)[1].evidence.size_limits.values()) for name in BUILTIN)
+    app.add_middleware(UploadLimit, limit=largest + CHUNK)
+    app.state.service = service
+    _errors(app)
+    _commands(app, service)
+    _reads(app, service)
+    return app
+
+
+def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    """Who the request comes from: its bearer token's id and role (401 for anything else)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    engine = request.app.state.service.engine
+    found = tokens.verify(engine, token) if scheme.lower() == "bearer" else None
+    if found is None:
+        raise Problem(401, "Unauthorized", "a valid token is needed: Authorization: Bearer …")
+    return found
+
+
+def _role(*allowed: Role) -> Any:
+    """A dependency that admits a caller whose token has one of ``allowed`` (403 else)."""
+
+    def check(found: Annotated[Caller, Depends(_caller)]) -> Caller:
+        if found.role not in allowed:
+            raise Problem(403, "Forbidden", f"a {found.role} token may not do this")
+        return found
+
+    return Depends(check)
+
+
+AnyCaller = Annotated[Caller, Depends(_caller)]
+Host = Annotated[Caller, _role(Role.HOST)]
+Reader = Annotated[Caller, _role(Role.HOST, Role.REVIEWER)]
+Auditor = Annotated[Caller, _role(Role.AUDITOR)]
+Key = Annotated[str | None, Header(description="the command's idempotency key")]
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(AdjudicationError)
+    async def _service_error(request: Request, exc: AdjudicationError) -> JSONResponse:
+        return problem_of(exc).response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = model.pointer([p for p in first["loc"] if p != "body"])
+        return invalid(str(first.get("msg")), where).response()
+
+
+def _commands(app: FastAPI, service: Adjudicator) -> None:
+    @app.post("/disputes", status_code=201)
+    def open_dispute(body: OpenRequest, who: Host, idempotency_key: Key = None) -> dict[str, Any]:
+        """The buyer opens a dispute on its order with its claim."""
+        order = order_from(body.order, "request")
+        case = service.open(
+            body.case_id,
+            order,
+            claim_from(body.claim, order, "request"),
+            at=instant_from(body.at, "request", "/at"),
+            rulebook=body.rulebook,
+            reason=body.reason,
+            idempotency_key=idempotency_key,
+            via=who.token_id,
+        )
+        return outcome(case)
+
+    @app.post("/disputes/{case_id}/events")
+    def command(
+        case_id: str,
+        body: Annotated[dict[str, Any], Body(description="one case-file event")],
+        who: AnyCaller,
+        idempotency_key: Key = None,
+    ) -> dict[str, Any]:
+        """Any later event, as a case file writes it (``{"at", "actor", "action", ...}``); a
+        reviewer's token decides and records findings, a host's does everything else. An event
+        with files goes to ``/disputes/{case_id}/evidence``."""
+        if body.get("action") in EVIDENCE_ACTIONS:
+            raise invalid(f"{body['action']} sends files: POST …/evidence", "/action")
+        event = _event(body, who)
+        return outcome(service.apply(case_id, event, idempotency_key=idempotency_key))
+
+    @app.post("/disputes/{case_id}/evidence", openapi_extra=_UPLOAD)
+    async def submit(
+        case_id: str, request: Request, who: Host, idempotency_key: Key = None
+    ) -> dict[str, Any]:
+        """``submit_evidence`` or ``appeal`` with its files: a form with ``event`` (the
+        case-file event as JSON, each evidence item's ``file`` the name of an uploaded part)
+        and the ``files``."""
+        form = await request.form(max_files=model.LIMITS.evidence_per_event)
+        folder = Path(tempfile.mkdtemp(prefix="adjudicator-upload-"))
+        try:
+            event = await run_in_threadpool(_upload, form, folder, who)
+            case = await run_in_threadpool(
+                service.apply, case_id, event, idempotency_key=idempotency_key
+            )
+        finally:
+            await form.close()
+            shutil.rmtree(folder, ignore_errors=True)
+        return outcome(case)
+
+
+def _reads(app: FastAPI, service: Adjudicator) -> None:
+    @app.get("/disputes/{case_id}")
+    def get(case_id: str, who: Reader) -> dict[str, Any]:
+        """The dispute now, as a replay output line."""
+        return outcome(service.get(case_id))
+
+    @app.get("/disputes/{case_id}/explain", response_class=PlainTextResponse)
+    def explained(case_id: str, who: Reader) -> str:
+        """The dispute's decision in words."""
+        case = service.get(case_id)
+        return explain(case, service.evidence(case_id), service.history(case_id))
+
+    @app.get("/disputes/{case_id}/history")
+    def history(case_id: str, who: Reader) -> list[dict[str, Any]]:
+        """The dispute's decision-log entries, oldest first."""
+        if not service.exists(case_id):
+            raise UnknownDispute(case_id)
+        return service.history(case_id)
+
+    @app.get("/disputes/{case_id}/evidence")
+    def evidence(case_id: str, who: Reader) -> list[dict[str, Any]]:
+        """Every evidence item of the dispute, with its verdict."""
+        return service.evidence(case_id)
+
+    @app.get("/orders/{order_id}/disputes")
+    def of_order(order_id: str, who: Reader) -> list[str]:
+        """The disputes about one order (several claims on one order are several disputes)."""
+        return service.disputes_of_order(order_id)
+
+    @app.get("/log", response_class=StreamingResponse)
+    def log(who: Auditor) -> StreamingResponse:
+        """The whole decision log as JSON Lines, oldest first (streamed)."""
+
+        def lines() -> Iterator[str]:
+            for entry in service.log():
+                yield json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
+
+        return StreamingResponse(lines(), media_type="application/jsonl")
+
+    @app.get("/log/verify")
+    def verify(who: Auditor) -> dict[str, Any]:
+        """The audit: the chain, its head, and every stored dispute against its log."""
+        found = service.audit()
+        problems = [str(problem) for problem in found.problems]
+        return {"intact": found.intact, "entries": found.entries, "problems": problems}
+
+
+def _event(body: dict[str, Any], who: Caller, files: bool = False) -> Event:
+    """A case-file event from a request body, checked as a case file's is and allowed to
+    the caller's role (a reviewer decides and finds; a host does everything else)."""
+    try:
+        parsed = _EVENT.validate_python(body)
+    except ValidationError as exc:
+        # said as of the first event of a case file (its tagged union's tag left out)
+        errors = [
+            {**e, "loc": ("events", 0, *e["loc"])}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        pointer, words = model.problem(errors, {"events": [body]})  # type: ignore[arg-type]
+        raise invalid(words, pointer.removeprefix("/events/0")) from None
+    action = parsed.action
+    if who.role is Role.AUDITOR or (who.role is Role.REVIEWER) != (action in REVIEWER_ACTIONS):
+        raise Problem(403, "Forbidden", f"a {who.role} token may not {action}")
+    try:
+        without = parsed.model_copy(update={"evidence": None}) if files else parsed
+        event = event_from(without, "request")
+    except InvalidCase as exc:
+        raise invalid(exc.message, exc.pointer.removeprefix("/events/0")) from None
+    return replace(event, via=who.token_id)
+
+
+def _upload(form: Any, folder: Path, who: Caller) -> Event:
+    """The evidence event of an upload form, its files copied into ``folder`` a chunk at a
+    time: each evidence item names one uploaded part by its file name."""
+    text = form.get("event")
+    if not isinstance(text, str):
+        raise invalid("is required: the event as JSON", "/event")
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise invalid(f"is not JSON: {exc}", "/event") from None
+    if not isinstance(body, dict) or body.get("action") not in EVIDENCE_ACTIONS:
+        raise invalid("must be a submit_evidence or appeal event", "/event/action")
+    event = _event(body, who, files=True)
+    uploads = {f.filename: f for f in form.getlist("files") if isinstance(f, UploadFile)}
+    items = body.get("evidence") or []
+    submissions = []
+    for index, item in enumerate(items):
+        upload = uploads.get(item["file"])
+        if upload is None:
+            why = f"no uploaded file is named {item['file']!r}"
+            raise invalid(why, f"/evidence/{index}/file")
+        path = folder / f"{index}"
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload.file, out, CHUNK)
+        declared = {k: v for k, v in item.items() if k in DECLARED}
+        submissions.append(
+            Submission(
+                EvidenceKind(item["kind"]),
+                path,
+                declared,
+                within=folder,
+                description=item.get("description"),
+                name=upload.filename,
+            )
+        )
+    return replace(event, evidence=tuple(submissions))
