@@ -85,6 +85,46 @@ _UPLOAD = {
 }
 
 
+class ProblemDetails(BaseModel):
+    """An error (RFC 9457): what kind, its status, and what went wrong; ``pointer`` names the
+    request body's field at fault, ``state`` and ``event`` a refused event's."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    pointer: str | None = None
+    state: str | None = None
+    event: str | None = None
+
+
+def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses a route documents in the OpenAPI document."""
+    said = {
+        401: "no valid token",
+        403: "the token's role may not do this",
+        404: "no such dispute",
+        409: "refused by the dispute's state, a conflict, or a reused idempotency key",
+        413: "the request body is too large",
+        422: "a field of the request is not what it must be",
+        500: "the store does not match its database",
+        503: "the database is unavailable",
+    }
+    return {
+        status: {
+            "model": ProblemDetails,
+            "description": said[status],
+            "content": {"application/problem+json": {}},
+        }
+        for status in (*statuses, 401, 403, 413, 422, 500, 503)
+    }
+
+
+COMMAND = _documented(404, 409)
+READ = _documented(404)
+LOG = _documented()
+
+
 class Problem(Exception):
     """An error as RFC 9457 problem details: ``status``, a short ``title``, the ``detail``,
     and any extension members (``pointer``, ``state``, ``event``)."""
@@ -237,7 +277,7 @@ def _errors(app: FastAPI) -> None:
 
 
 def _commands(app: FastAPI, service: Adjudicator) -> None:
-    @app.post("/disputes", status_code=201)
+    @app.post("/disputes", status_code=201, responses=_documented(409))
     def open_dispute(body: OpenRequest, who: Host, idempotency_key: Key = None) -> dict[str, Any]:
         """The buyer opens a dispute on its order with its claim."""
         order = order_from(body.order, "request")
@@ -253,7 +293,7 @@ def _commands(app: FastAPI, service: Adjudicator) -> None:
         )
         return outcome(case)
 
-    @app.post("/disputes/{case_id}/events")
+    @app.post("/disputes/{case_id}/events", responses=COMMAND)
     def command(
         case_id: str,
         body: Annotated[dict[str, Any], Body(description="one case-file event")],
@@ -268,7 +308,7 @@ def _commands(app: FastAPI, service: Adjudicator) -> None:
         event = _event(body, who)
         return outcome(service.apply(case_id, event, idempotency_key=idempotency_key))
 
-    @app.post("/disputes/{case_id}/evidence", openapi_extra=_UPLOAD)
+    @app.post("/disputes/{case_id}/evidence", openapi_extra=_UPLOAD, responses=COMMAND)
     async def submit(
         case_id: str, request: Request, who: Host, idempotency_key: Key = None
     ) -> dict[str, Any]:
@@ -289,35 +329,35 @@ def _commands(app: FastAPI, service: Adjudicator) -> None:
 
 
 def _reads(app: FastAPI, service: Adjudicator) -> None:
-    @app.get("/disputes/{case_id}")
+    @app.get("/disputes/{case_id}", responses=READ)
     def get(case_id: str, who: Reader) -> dict[str, Any]:
         """The dispute now, as a replay output line."""
         return outcome(service.get(case_id))
 
-    @app.get("/disputes/{case_id}/explain", response_class=PlainTextResponse)
+    @app.get("/disputes/{case_id}/explain", response_class=PlainTextResponse, responses=READ)
     def explained(case_id: str, who: Reader) -> str:
         """The dispute's decision in words."""
         case = service.get(case_id)
         return explain(case, service.evidence(case_id), service.history(case_id))
 
-    @app.get("/disputes/{case_id}/history")
+    @app.get("/disputes/{case_id}/history", responses=READ)
     def history(case_id: str, who: Reader) -> list[dict[str, Any]]:
         """The dispute's decision-log entries, oldest first."""
         if not service.exists(case_id):
             raise UnknownDispute(case_id)
         return service.history(case_id)
 
-    @app.get("/disputes/{case_id}/evidence")
+    @app.get("/disputes/{case_id}/evidence", responses=READ)
     def evidence(case_id: str, who: Reader) -> list[dict[str, Any]]:
         """Every evidence item of the dispute, with its verdict."""
         return service.evidence(case_id)
 
-    @app.get("/orders/{order_id}/disputes")
+    @app.get("/orders/{order_id}/disputes", responses=LOG)
     def of_order(order_id: str, who: Reader) -> list[str]:
         """The disputes about one order (several claims on one order are several disputes)."""
         return service.disputes_of_order(order_id)
 
-    @app.get("/log", response_class=StreamingResponse)
+    @app.get("/log", response_class=StreamingResponse, responses=LOG)
     def log(who: Auditor) -> StreamingResponse:
         """The whole decision log as JSON Lines, oldest first (streamed)."""
 
@@ -327,7 +367,7 @@ def _reads(app: FastAPI, service: Adjudicator) -> None:
 
         return StreamingResponse(lines(), media_type="application/jsonl")
 
-    @app.get("/log/verify")
+    @app.get("/log/verify", responses=LOG)
     def verify(who: Auditor) -> dict[str, Any]:
         """The audit: the chain, its head, and every stored dispute against its log."""
         found = service.audit()
