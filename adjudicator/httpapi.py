@@ -44,6 +44,7 @@ from adjudicator.errors import (
     InvalidCase,
     KeyReused,
     RefusedEvent,
+    RulebookError,
     StoreMismatch,
     Unavailable,
     UnknownDispute,
@@ -51,7 +52,7 @@ from adjudicator.errors import (
 )
 from adjudicator.explain import explain
 from adjudicator.replay import outcome
-from adjudicator.rulebook import BUILTIN
+from adjudicator.rulebook import BUILTIN, builtin_reference
 from adjudicator.service import Adjudicator
 from adjudicator.tokens import Caller, Role
 from adjudicator.workflow import Event, Submission
@@ -226,18 +227,28 @@ def create_app(service: Adjudicator) -> FastAPI:
     largest = max(max(service.rulebook(name)[1].evidence.size_limits.values()) for name in BUILTIN)
     app.add_middleware(UploadLimit, limit=largest + CHUNK)
     app.state.service = service
+    app.state.known_tokens = {}
     _errors(app)
     _commands(app, service)
     _reads(app, service)
     return app
 
 
+KNOWN_TOKENS = 1024
+"""How many verified tokens the server remembers (tokens are not revoked: a known one stays
+good; one made after the server started is looked up when first used)."""
+
+
 def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
     """Who the request comes from: its bearer token's id and role (401 for anything else)."""
     scheme, _, token = (authorization or "").partition(" ")
-    engine = request.app.state.service.engine
-    found = tokens.verify(engine, token) if scheme.lower() == "bearer" else None
-    if found is None:
+    known: dict[str, Caller] = request.app.state.known_tokens
+    found = known.get(token)
+    if found is None and scheme.lower() == "bearer":
+        found = tokens.verify(request.app.state.service.engine, token)
+        if found is not None and len(known) < KNOWN_TOKENS:
+            known[token] = found
+    if found is None or scheme.lower() != "bearer":
         raise Problem(401, "Unauthorized", "a valid token is needed: Authorization: Bearer …")
     return found
 
@@ -279,14 +290,23 @@ def _errors(app: FastAPI) -> None:
 def _commands(app: FastAPI, service: Adjudicator) -> None:
     @app.post("/disputes", status_code=201, responses=_documented(409))
     def open_dispute(body: OpenRequest, who: Host, idempotency_key: Key = None) -> dict[str, Any]:
-        """The buyer opens a dispute on its order with its claim."""
+        """The buyer opens a dispute on its order with its claim, under the rulebook its
+        order's category chooses, or the one ``rulebook`` names: an id, built in or registered
+        with the server, never a path."""
         order = order_from(body.order, "request")
+        rulebook: str | Path | None = None
+        if body.rulebook is not None:
+            try:
+                source, _ = service.rulebook_by_id(body.rulebook)
+            except RulebookError as exc:
+                raise invalid(str(exc), "/rulebook") from None
+            rulebook = source if builtin_reference(source) is not None else Path(source)
         case = service.open(
             body.case_id,
             order,
             claim_from(body.claim, order, "request"),
             at=instant_from(body.at, "request", "/at"),
-            rulebook=body.rulebook,
+            rulebook=rulebook,
             reason=body.reason,
             idempotency_key=idempotency_key,
             via=who.token_id,

@@ -202,6 +202,13 @@ def test_errors_are_problem_details_naming_what_is_wrong(api: Api) -> None:
         problem(api.post("/disputes", {**OPEN, "at": "2026-02-30T10:00:00+08:00"}), 422)["pointer"]
         == "/at"
     )
+    for path in ("tracking_no", "../../etc/passwd", "/etc/passwd", "kuaishou.general@1999.1"):
+        said = problem(api.post("/disputes", {**OPEN, "rulebook": path}), 422)
+        assert said["pointer"] == "/rulebook", path  # an id, never a path: no file is read
+    released = api.post(
+        "/disputes", {**OPEN, "case_id": "H-0", "rulebook": "kuaishou.general@2026.2"}
+    )
+    assert released.json()["rulebook"] == "kuaishou.general@2026.2"
     api.post("/disputes", OPEN)
     said = problem(api.post("/disputes", OPEN), 409)
     assert said["title"] == "Conflict"
