@@ -87,7 +87,7 @@ TABLE: list[tuple[str, list[State], State | None, str | None]] = [
     ("shipment_expired", [S.SHIPMENT_DUE], S.REFUNDED, None),
     ("confirm_delivery", [S.SHIPMENT_IN_TRANSIT], S.CLOSED, None),
     ("delivery_expired", [S.SHIPMENT_IN_TRANSIT], S.CLOSED, None),
-    ("offer", BEFORE_DECISION, None, "may_offer"),
+    ("offer", BEFORE_DECISION, None, None),  # the workflow refuses one after a decision
     ("accept_offer", BEFORE_DECISION, S.AGREED, "settles"),
     ("accept_offer", BEFORE_DECISION, None, None),
     ("decline_offer", BEFORE_DECISION, None, None),

@@ -383,7 +383,6 @@ class Workflow:
             case,
             "offer",
             event,
-            guards={"may_offer": lambda: True},
             offer=offer_json(offer),
             supersedes=None if superseded is None else superseded.id,
         )
