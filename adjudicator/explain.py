@@ -63,7 +63,7 @@ def explain(case: Case, evidence: list[dict[str, Any]], history: list[dict[str, 
     lines += _outcome(case)
     lines += _appeal(case)
     lines += ["", "What happened"]
-    lines += [_step(entry) for entry in history]
+    lines += [step(entry) for entry in history]
     return "\n".join(lines) + "\n"
 
 
@@ -193,7 +193,8 @@ def _appeal(case: Case) -> list[str]:
     return lines
 
 
-def _step(entry: dict[str, Any]) -> str:
+def step(entry: dict[str, Any]) -> str:
+    """One decision-log entry as a line of the dispute's story."""
     text = f"  #{entry['seq']} {entry['at']} {entry['actor']} {entry['event']}"
     if "from" in entry:
         text += f": {entry['from']} -> {entry['to']}"

@@ -35,7 +35,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adjudicator import casemodel as model
-from adjudicator import tokens
+from adjudicator import desk, tokens
 from adjudicator.casefile import DECLARED, claim_from, event_from, instant_from, order_from
 from adjudicator.errors import (
     AdjudicationError,
@@ -51,6 +51,7 @@ from adjudicator.errors import (
     UsageError,
 )
 from adjudicator.explain import explain
+from adjudicator.problems import Problem, invalid
 from adjudicator.replay import outcome
 from adjudicator.rulebook import BUILTIN, builtin_reference
 from adjudicator.service import Adjudicator
@@ -58,7 +59,6 @@ from adjudicator.tokens import Caller, Role
 from adjudicator.workflow import Event, Submission
 from evidence import EvidenceKind
 
-PROBLEMS = "https://dispute-adjudicator.example/problems/"
 CHUNK = 1024 * 1024
 EVIDENCE_ACTIONS = frozenset({"submit_evidence", "appeal"})
 REVIEWER_ACTIONS = frozenset({"decide", "finding"})
@@ -124,28 +124,6 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
 COMMAND = _documented(404, 409)
 READ = _documented(404)
 LOG = _documented()
-
-
-class Problem(Exception):
-    """An error as RFC 9457 problem details: ``status``, a short ``title``, the ``detail``,
-    and any extension members (``pointer``, ``state``, ``event``)."""
-
-    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail, self.extra = status, title, detail, extra
-
-    def response(self) -> JSONResponse:
-        body: dict[str, Any] = {"type": PROBLEMS + self.title.lower().replace(" ", "-")}
-        body["title"] = self.title
-        body |= {"status": self.status, "detail": self.detail, **self.extra}
-        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
-        return JSONResponse(
-            body, status_code=self.status, media_type="application/problem+json", headers=headers
-        )
-
-
-def invalid(detail: str, pointer: str) -> Problem:
-    return Problem(422, "Invalid field", detail, pointer=pointer)
 
 
 def problem_of(exc: AdjudicationError) -> Problem:
@@ -231,6 +209,7 @@ def create_app(service: Adjudicator) -> FastAPI:
     _errors(app)
     _commands(app, service)
     _reads(app, service)
+    desk.install(app, service, _event)
     return app
 
 
