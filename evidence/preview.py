@@ -81,8 +81,11 @@ def preview(path: str, mime: str, longest: int) -> dict[str, Any]:
     if mime in PDF_MIMES:
         try:
             return _jpeg(_first_page(path, longest), longest)
-        except Exception:  # an unrenderable PDF may still have text
-            return {"text": _pdf_text(path)}
+        except Exception:  # a PDF that cannot be drawn may still have text
+            text = _pdf_text(path)
+            if not text.strip():
+                raise ValueError("the PDF cannot be drawn and shows no text") from None
+            return {"text": text}
     if mime.startswith("text/"):
         with open(path, "rb") as stream:
             return {"text": stream.read(TEXT_CHARS * 4).decode("utf-8", "replace")[:TEXT_CHARS]}
