@@ -67,7 +67,7 @@ def ordered(entries: Iterable[Mapping[str, Any]], currency: str = "CNY") -> list
 
 def brief(effects: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     """Each effect as (its entry and index, kind, amount or party or goods)."""
-    out = []
+    out: list[tuple[str, ...]] = []
     for effect in effects:
         where = effect["key"].rpartition("#")[2]
         said = effect.get("amount") or effect.get("tracking_no") or effect.get("cancels")
@@ -411,7 +411,7 @@ def test_an_appeal_that_raises_the_refund_pays_the_difference() -> None:
     flow = Workflow(journal, FakeExaminer())
     flow.apply(case, ev(6, BUYER, "appeal", "video.mp4"))
     flow.apply(case, ev(7, MERCHANT, "evidence_complete"))
-    assert case.decision.liability is Liability.MERCHANT
+    assert case.decision.liability.value == "merchant"  # (mypy keeps the narrowing above)
     assert of(journal) == [
         ("11.0", "penalty", "2338.20"),
         ("12.0", "refund_due", "649.50"),
