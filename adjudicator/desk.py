@@ -39,7 +39,7 @@ from adjudicator.domain import REMEDIES, EvidenceRecord, Liability, Resolution
 from adjudicator.errors import AdjudicationError, UnknownDispute
 from adjudicator.explain import step
 from adjudicator.problems import Problem
-from adjudicator.review_queue import Waiting, awaiting_review
+from adjudicator.review_queue import Waiting, awaiting_review, waiting
 from adjudicator.service import Adjudicator
 from adjudicator.tokens import Caller, Role
 from adjudicator.workflow import Case, Event
@@ -215,8 +215,8 @@ class Desk:
     ) -> Response:
         who = self.signed(session)
         now = datetime.now(UTC)
-        waiting = awaiting_review(self.service.engine)
-        rows = [_row(self.service.get(w.case_id), w, now) for w in waiting]
+        queue = awaiting_review(self.service.engine)
+        rows = [_row(self.service.get(w.case_id), w, now) for w in queue]
         return _page(request, "queue.html", who=who, rows=rows, decided=decided)
 
     def stylesheet(self) -> Response:
@@ -306,8 +306,7 @@ class Desk:
         status: int = 200,
     ) -> Response:
         case = self._load(case_id)
-        engine = self.service.engine
-        waiting = next((w for w in awaiting_review(engine) if w.case_id == case_id), None)
+        waits = waiting(self.service.engine, case_id)
         items = self.service.evidence(case_id)
         shown = [
             _shown(record, item, self._made(record, case))
@@ -322,8 +321,8 @@ class Desk:
             case=case,
             evidence=shown,
             timeline=[step(entry).strip() for entry in history],
-            waiting=waiting,
-            automatic=_automatic(case, waiting),
+            waiting=waits,
+            automatic=_automatic(case, waits),
             liabilities=[liability.value for liability in Liability],
             remedies=[r.value for r in REMEDIES if case.rulebook.admits(r) is None],
             key=secrets.token_urlsafe(16),

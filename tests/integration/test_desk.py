@@ -17,6 +17,7 @@ from adjudicator import tokens
 from adjudicator.casefile import read_case
 from adjudicator.httpapi import create_app
 from adjudicator.replay import replay_into
+from adjudicator import review_queue
 from adjudicator.review_queue import awaiting_review
 from adjudicator.service import Adjudicator
 from tests.desk_case import HOSTILE, waiting_case
@@ -60,6 +61,8 @@ def test_the_queue_is_the_disputes_waiting_for_a_reviewer_oldest_first(desk: Des
     assert waiting[0].since == datetime.fromisoformat("2026-03-05T13:05:00+08:00")
     assert waiting[0].rules == ("review.amount",)
     assert "12000.00 is at or above" in waiting[0].because
+    assert review_queue.waiting(desk.service.engine, "KS-DESK-1") == waiting[0]
+    assert review_queue.waiting(desk.service.engine, "NOPE") is None
     desk.sign_in()
     page = desk.client.get("/desk").text
     assert page.index("KS-DESK-1") < page.index("KS-DESK-2")
@@ -166,6 +169,7 @@ def test_a_decision_goes_through_the_checked_decide_and_leaves_the_queue(desk: D
     assert len(decisions) == 1
     assert decisions[0]["via"] == desk.tokens[tokens.Role.REVIEWER].split(".")[0]
     assert [w.case_id for w in awaiting_review(desk.service.engine)] == ["KS-DESK-2"]
+    assert review_queue.waiting(desk.service.engine, "KS-DESK-1") is None
 
 
 def test_signing_out_ends_the_session(desk: Desk) -> None:
