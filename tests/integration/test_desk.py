@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from adjudicator import tokens
+from adjudicator import review_queue, tokens
 from adjudicator.casefile import read_case
 from adjudicator.httpapi import create_app
 from adjudicator.replay import replay_into
-from adjudicator import review_queue
 from adjudicator.review_queue import awaiting_review
 from adjudicator.service import Adjudicator
 from tests.desk_case import HOSTILE, waiting_case
