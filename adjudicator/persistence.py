@@ -8,6 +8,8 @@ last entry is mirrored in ``log_head``. An append locks the head row, so concurr
 take turns and the chain stays one valid sequence; a deleted tail is caught because the head
 still names it.
 ``commands`` keeps the idempotency keys commands were given, with their first result.
+``effects`` is the outbox of what the log orders done (refunds, shipments), written with the
+entries that order them.
 
 The schema itself is made and changed by the Alembic revisions in :mod:`adjudicator.migrations`;
 these classes must match the newest of them (a test compares the two on both databases). The
@@ -110,6 +112,29 @@ class CommandRow(SQLModel, table=True):
     fingerprint: str  # what was asked: a repeat with the same key must ask the same
     version: int  # the dispute's version after the command
     result: str = Field(sa_column=Column(Text, nullable=False))  # the Case snapshot, as JSON
+
+
+class EffectRow(SQLModel, table=True):
+    """An effect the decision log orders (:mod:`adjudicator.effects`): the outbox hosts read
+    (docs/effects.md). ``id`` is the cursor: ids are given in commit order, as the rows are
+    written while the log's head row is locked. A consumer leases an effect (``leased_until_us``,
+    ``lease_owner``, ``deliveries`` counts them) and acknowledges it (``acked_us``)."""
+
+    __tablename__ = "effects"
+    __table_args__ = (
+        Index("ix_effects_acked_us_id", "acked_us", "id"),  # what is pending, oldest first
+        {"sqlite_autoincrement": True},  # an id is never given twice, even once rows are gone
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)  # CASE_ID#N.I: stable whenever the same events are applied
+    case_id: str = Field(index=True)
+    kind: str
+    body: str = Field(sa_column=Column(Text, nullable=False))  # the effect, as JSON
+    deliveries: int = 0  # how many times it has been handed out
+    leased_until_us: int | None = Field(default=None, sa_type=BigInteger)  # UTC epoch µs
+    lease_owner: str | None = None
+    acked_us: int | None = Field(default=None, sa_type=BigInteger)  # UTC epoch µs
 
 
 class TokenRow(SQLModel, table=True):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,12 +23,14 @@ from sqlmodel import Session, SQLModel, col, select
 
 from adjudicator import snapshot
 from adjudicator.auditlog import seal
+from adjudicator.effects import Ledger, could_order
 from adjudicator.errors import ConflictError, DisputeExists, KeyReused, UnknownDispute
 from adjudicator.examine import Examined, Examiner, Intake
 from adjudicator.persistence import (
     CommandRow,
     DecisionRow,
     DisputeRow,
+    EffectRow,
     EventRow,
     EvidenceRow,
     LogHead,
@@ -61,6 +64,7 @@ def _table(model: type[SQLModel]) -> Table:
 _DISPUTE_COLUMNS = ("version", "state", "resolution", "deadline_us", "snapshot")
 _DISPUTES = _table(DisputeRow)
 _HEAD = _table(LogHead)
+_LOG = _table(LogRow)
 _LOCK_HEAD = core_select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
 _MOVE_HEAD = (
     update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), hash=bindparam("hash"))
@@ -242,6 +246,8 @@ class Writes:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     log: list[dict[str, Any]] = field(default_factory=list)
     commands: list[dict[str, Any]] = field(default_factory=list)
+    ledgers: dict[str, Ledger] = field(default_factory=dict)  # of disputes with log entries
+    stored: set[str] = field(default_factory=set)  # those with entries from earlier commands
 
     def add(self, unit: Unit, rulebook_source: str, request: Request | None = None) -> None:
         case, row = unit.case, unit.row
@@ -268,6 +274,12 @@ class Writes:
         bodies = unit.journal.bodies
         self.decisions += [_decision_row(body) for body in bodies if body["event"] == "decision"]
         self.log += bodies
+        if bodies:
+            self.ledgers[case.case_id] = Ledger(
+                case.case_id, case.order.currency, refund_hint=case.refund_amount
+            )
+            if row is not None:
+                self.stored.add(case.case_id)
         if request is not None:
             remembered: dict[str, Any] = {"key": request.key, "case_id": request.case_id}
             remembered |= {"action": request.action, "fingerprint": request.fingerprint}
@@ -288,7 +300,7 @@ class Writes:
         _insert(session, EventRow, self.events)
         _insert(session, EvidenceRow, self.evidence)
         _insert(session, DecisionRow, self.decisions)
-        append_log(session, self.log)
+        append_log(session, self.log, self.ledgers, self.stored)
         try:
             _insert(session, CommandRow, self.commands)
         except IntegrityError:  # the key was taken meanwhile: judged again, it is recalled
@@ -305,21 +317,126 @@ def _conflict(session: Session, moved: list[dict[str, Any]]) -> ConflictError:
     return ConflictError(stale["key"], stale["expected"])
 
 
-def append_log(session: Session, bodies: list[dict[str, Any]]) -> None:
-    """Seal ``bodies`` onto the chain. Locking the head row makes concurrent appenders queue."""
+def append_log(
+    session: Session,
+    bodies: list[dict[str, Any]],
+    ledgers: dict[str, Ledger],
+    stored: AbstractSet[str] = frozenset(),
+) -> None:
+    """Seal ``bodies`` onto the chain, and write the effects they order to the outbox.
+    Locking the head row makes concurrent appenders queue.
+
+    ``ledgers``: a fresh :class:`Ledger` for each dispute with entries among ``bodies``;
+    ``stored``: those of them with entries from earlier commands, which their ledger reads
+    first (only when this batch has an entry that may order an effect: most have none).
+
+    The effects get their ids (the outbox's cursor) here, while this transaction holds the
+    head row's lock, which it keeps until it commits: a later id is always a later commit,
+    so a consumer reading after a cursor never skips a row that commits late."""
     if not bodies:
         return
+    _read_earlier(session, bodies, ledgers, stored)
     connection = session.connection()
     seq, prev = connection.execute(_LOCK_HEAD).one()
-    rows = []
+    rows, effects = [], []
     for body in bodies:
         seq += 1
         entry = seal(seq, prev, body)
         prev = entry["hash"]
         text = json.dumps(entry, ensure_ascii=False, sort_keys=True)
         rows.append({"seq": seq, "case_id": body["case_id"], "hash": prev, "entry": text})
+        effects += ledgers[body["case_id"]].observe(entry)
     _insert(session, LogRow, rows)
     connection.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
+    _insert(session, EffectRow, [_effect_row(effect) for effect in effects])
+
+
+def _read_earlier(
+    session: Session,
+    bodies: list[dict[str, Any]],
+    ledgers: dict[str, Ledger],
+    stored: AbstractSet[str],
+) -> None:
+    """Give each dispute's ledger its entries from earlier commands, if this batch may order
+    an effect of it (whose amount, or key, depends on them); one query for the batch."""
+    wanted = sorted({b["case_id"] for b in bodies if b["case_id"] in stored and could_order(b)})
+    if not wanted:
+        return
+    query = (
+        core_select(_LOG.c.entry)
+        .where(_LOG.c.case_id.in_(wanted))
+        .order_by(_LOG.c.seq)
+        .execution_options(yield_per=1000)
+    )
+    for text in session.connection().execute(query).scalars():
+        entry = json.loads(text)
+        ledgers[entry["case_id"]].observe(entry)
+
+
+def _effect_row(effect: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "key": effect["key"],
+        "case_id": effect["case_id"],
+        "kind": effect["kind"],
+        "body": json.dumps(effect, ensure_ascii=False),  # in the order effects.py builds it
+        "deliveries": 0,
+    }
+
+
+# --- the outbox (docs/effects.md) -------------------------------------------------------------
+_EFFECTS = _table(EffectRow)
+
+
+def lease_effects(
+    session: Session, after: int, limit: int, *, now_us: int, until_us: int, owner: str | None
+) -> list[dict[str, Any]]:
+    """Lease up to ``limit`` effects after id ``after``, oldest first, that are not
+    acknowledged and not leased (or whose lease ended by ``now_us``), to ``owner`` until
+    ``until_us``: each as its id, key, delivery number and body. Rows another transaction
+    is leasing are skipped (``SKIP LOCKED`` on PostgreSQL; SQLite's writer lock makes every
+    lease wait its turn), so no effect is leased twice at once. The caller commits."""
+    effects = _EFFECTS.c
+    free = (effects.leased_until_us.is_(None)) | (effects.leased_until_us <= now_us)
+    query = (
+        core_select(effects.id, effects.key, effects.deliveries, effects.body)
+        .where(effects.id > after, effects.acked_us.is_(None), free)
+        .order_by(effects.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    connection = session.connection()
+    rows = connection.execute(query).all()
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    connection.execute(
+        update(_EFFECTS)
+        .where(effects.id.in_(ids))
+        .values(leased_until_us=until_us, lease_owner=owner, deliveries=effects.deliveries + 1)
+    )
+    return [
+        {"id": row.id, "key": row.key, "delivery": row.deliveries + 1, **json.loads(row.body)}
+        for row in rows
+    ]
+
+
+def ack_effects(session: Session, ids: list[int], now_us: int) -> tuple[int, list[int]]:
+    """Acknowledge the effects ``ids`` at ``now_us``: (how many were not acknowledged
+    before, the ids that are no effect). Nothing is acknowledged if any id is no effect
+    (the caller raises, and its transaction rolls back)."""
+    effects = _EFFECTS.c
+    connection = session.connection()
+    query = core_select(effects.id).where(effects.id.in_(ids)).order_by(effects.id)
+    found = set(connection.execute(query.with_for_update()).scalars())
+    missing = sorted(set(ids) - found)
+    if missing:
+        return 0, missing
+    done = connection.execute(
+        update(_EFFECTS)
+        .where(effects.id.in_(ids), effects.acked_us.is_(None))
+        .values(acked_us=now_us)
+    )
+    return done.rowcount, []
 
 
 def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
