@@ -24,14 +24,20 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlmodel import Session, col, select
 
 from adjudicator import repository, snapshot
@@ -542,6 +548,69 @@ class Adjudicator:
             raise BrokenLog(found)
         return key.sign(found.entries, found.head, at)
 
+    # --- the outbox of effects (docs/effects.md) -------------------------------------------
+    def effects(
+        self,
+        after: int = 0,
+        *,
+        limit: int = 100,
+        lease_seconds: float = 30.0,
+        consumer: str | None = None,
+        now: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Hand out, oldest first, up to ``limit`` (1 to 1000) effects with an id above
+        ``after`` that are not acknowledged and not leased to anyone (or whose lease has
+        ended), leasing each to the caller for ``lease_seconds`` (more than 0, at most a
+        day) from ``now`` (default: the wall clock). ``consumer`` names the caller (kept as
+        the lease's owner). An effect leased and not acknowledged (:meth:`ack`) before its
+        lease ends is handed out again; two callers never hold the same effect at once.
+
+        Each is a plain JSON object: ``id`` (the cursor), ``key`` (stable: the id to be
+        idempotent by), ``delivery`` (1 the first time it is handed out, 2 the next...),
+        ``leased_until`` and the effect's own fields (:mod:`adjudicator.effects`)."""
+        _whole("after", after, 0)
+        _whole("limit", limit, 1, EFFECTS_LIMIT)
+        if not 0 < lease_seconds <= LEASE_LIMIT:  # (NaN is neither)
+            raise UsageError(
+                f"lease {lease_seconds}: a lease is more than 0 and at most {LEASE_LIMIT:g} seconds"
+            )
+        if consumer is not None and not 0 < len(consumer) <= CONSUMER_CHARS:
+            raise UsageError(f"consumer: a consumer's name is 1 to {CONSUMER_CHARS} characters")
+        start = _instant(now)
+        until = start + timedelta(seconds=lease_seconds)
+        with _database("hand out effects"), Session(self.engine) as session, session.begin():
+            leased = repository.lease_effects(
+                session,
+                after,
+                limit,
+                now_us=_us(start),
+                until_us=_us(until),
+                owner=consumer,
+            )
+        shown = until.astimezone(UTC).isoformat()
+        return [{**effect, "leased_until": shown} for effect in leased]
+
+    def ack(self, ids: Sequence[int], *, now: datetime | None = None) -> int:
+        """Acknowledge the effects ``ids`` (at most 1000 at a time): they are never handed out
+        again. Idempotent: how many of them were not acknowledged before. An id that is no
+        effect raises :class:`UsageError` naming it, and nothing is acknowledged. Any holder
+        may acknowledge an effect, its lease ended or not (delivery is at least once)."""
+        wanted = sorted(set(ids))
+        for each in wanted:
+            _whole("id", each, 1)
+        if len(wanted) > EFFECTS_LIMIT:
+            raise UsageError(f"ids: at most {EFFECTS_LIMIT} effects are acknowledged at a time")
+        if not wanted:
+            return 0
+        at = _us(_instant(now))
+        with _database("acknowledge effects"), Session(self.engine) as session, session.begin():
+            done, missing = repository.ack_effects(session, wanted, at)
+            if missing:
+                shown = ", ".join(str(i) for i in missing[:10])
+                more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+                raise UsageError(f"ids: no effect {shown}{more}: nothing was acknowledged")
+        return done
+
     @contextmanager
     def _log_snapshot(self) -> Iterator[Session]:
         """A session whose reads are one snapshot (one SQLite transaction; REPEATABLE READ on
@@ -727,6 +796,54 @@ class Adjudicator:
                 f"{digest[:12]}… then, {book.digest[:12]}… now)"
             )
         return book
+
+
+EFFECTS_LIMIT = 1000
+"""The most effects one :meth:`Adjudicator.effects` call hands out, or one ack names."""
+LEASE_LIMIT = 86_400.0
+"""The longest lease, in seconds (a day)."""
+CONSUMER_CHARS = 200
+
+
+def _whole(name: str, value: object, least: int, most: int | None = None) -> None:
+    """``value`` is a whole number from ``least`` to ``most``, or a :class:`UsageError`."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < least
+        or (most is not None and value > most)
+    ):
+        bound = f"{least} to {most}" if most is not None else f"a whole number from {least}"
+        raise UsageError(f"{name} {value!r}: must be {bound}")
+
+
+def _instant(now: datetime | None) -> datetime:
+    """``now``, or the wall clock (handing out effects is delivery, not a decision)."""
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise UsageError(f"now {now.isoformat()}: a time needs its offset")
+    return now
+
+
+def _us(at: datetime) -> int:
+    us = epoch_us(at)
+    assert us is not None
+    return us
+
+
+@contextmanager
+def _database(doing: str) -> Iterator[None]:
+    """The database down, unreachable, locked past its timeout or full: :class:`Unavailable`."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise Unavailable(f"cannot {doing}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: DBAPIError) -> str:
+    text = str(exc.orig if exc.orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _evidence_view(row: EvidenceRow) -> dict[str, Any]:
