@@ -178,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     tick.set_defaults(run=_tick)
 
+    _effects_command(commands)
     _api_commands(commands)
     _database_commands(commands)
     _store_commands(commands)
@@ -296,6 +297,38 @@ def _audit_commands(commands: Any) -> Any:
     )
     checkpoint.set_defaults(run=_audit_checkpoint)
     return audit_commands
+
+
+def _effects_command(commands: Any) -> None:
+    effects = commands.add_parser(
+        "effects",
+        help="hand out the effects the decisions order (refunds, shipments)",
+        description="Hand out, oldest first, the effects after ID that are not acknowledged "
+        "and not leased to another consumer, leasing them for SECONDS (docs/effects.md): one "
+        "line each, or one JSON object a line with --json. Without --ack they are handed out "
+        "again once the lease ends; with --ack they are acknowledged once printed. Exit 0 "
+        "(also when there are none).",
+    )
+    _db_option(effects)
+    effects.add_argument(
+        "--after", metavar="ID", type=int, default=0, help="only effects with a later id"
+    )
+    effects.add_argument(
+        "--limit", metavar="N", type=int, default=100, help="at most N (1 to 1000, default 100)"
+    )
+    effects.add_argument(
+        "--lease",
+        metavar="SECONDS",
+        type=float,
+        default=30.0,
+        help="how long they are this consumer's before they are handed out again (default 30)",
+    )
+    effects.add_argument(
+        "--consumer", metavar="NAME", help="who leases them (default: this host and process)"
+    )
+    effects.add_argument("--ack", action="store_true", help="acknowledge them once printed")
+    effects.add_argument("--json", action="store_true", help="one JSON object a line")
+    effects.set_defaults(run=_effects)
 
 
 def _database_commands(commands: Any) -> None:
@@ -759,6 +792,42 @@ def _token_create(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         service.close()
     out.write(made + "\n")
+    return EXIT_OK
+
+
+def _effects(args: argparse.Namespace, out: TextIO) -> int:
+    import socket
+
+    from adjudicator.effects import describe
+
+    consumer = args.consumer or f"{socket.gethostname()[:180]}:{os.getpid()}"
+    service = _service(args.db, existing=True)
+    try:
+        # the wall clock: a lease is delivery's time, never a decision's
+        handed = service.effects(
+            args.after, limit=args.limit, lease_seconds=args.lease, consumer=consumer
+        )
+        for effect in handed:
+            if args.json:
+                out.write(json.dumps(effect, ensure_ascii=False) + "\n")
+            else:
+                again = f"  (delivery {effect['delivery']})" if effect["delivery"] > 1 else ""
+                out.write(
+                    f"{effect['id']}  {effect['case_id']}  {effect['kind']}: {describe(effect)}"
+                    f"  [{effect['key']}]{again}\n"
+                )
+        out.flush()  # printed before acknowledged: a failed write leaves them to come again
+        done = service.ack([effect["id"] for effect in handed]) if args.ack else 0
+    finally:
+        service.close()
+    if not args.json:
+        if not handed:
+            out.write(f"no effects to hand out after {args.after}\n")
+        elif args.ack:
+            out.write(f"{len(handed)} effect(s) handed out, {done} acknowledged\n")
+        else:
+            until = handed[0]["leased_until"]
+            out.write(f"{len(handed)} effect(s) handed out, leased to {consumer} until {until}\n")
     return EXIT_OK
 
 

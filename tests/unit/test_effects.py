@@ -493,3 +493,33 @@ def test_every_kind_reads_as_a_line() -> None:
     assert describe({"kind": "from_the_future"}) == "from_the_future"
     for kind in KINDS:
         assert "{" not in describe({"kind": kind.name})
+
+
+def test_docs_effects_md_documents_every_kind_and_no_other() -> None:
+    text = (REPO / "docs" / "effects.md").read_text("utf-8")
+    lines = text.splitlines()
+    header = lines.index("| kind | fields besides the common ones | ordered by |")
+    rows = []
+    for line in lines[header + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    documented = [re.findall(r"`([a-z_]+)`", row)[0] for row in rows]
+    assert documented == [k.name for k in sorted(KINDS, key=_doc_order)]
+    for row, kind in zip(rows, sorted(KINDS, key=_doc_order), strict=True):
+        assert ("`amount`, `currency`" in row) is kind.money, kind.name
+        for party, who in kind.parties.items():
+            assert f"`{party}` (`{who}`)" in row, (kind.name, party)
+
+
+def _doc_order(kind: Any) -> int:
+    """The docs list refunds, penalties, then goods; the table lists them in entry order."""
+    return [
+        "refund_due",
+        "refund_reversed",
+        "penalty",
+        "penalty_reversed",
+        "return_shipping",
+        "shipment",
+        "shipment_cancelled",
+    ].index(kind.name)
