@@ -183,6 +183,14 @@ def test_a_ledger_takes_only_its_own_disputes_entries() -> None:
         Ledger("KS-OTHER", "CNY").observe(entry)
 
 
+def test_an_amount_that_is_no_amount_orders_nothing_rather_than_failing() -> None:
+    flow = opened()(event(at(1), MERCHANT, "agree"))
+    forged = [dict(e) for e in flow.journal.entries]
+    for text in ("NaN", "Infinity", "12,00", None):
+        forged[1]["refund_amount"] = text
+        assert ordered(forged) == []
+
+
 # --- every remedy, every way to a refund ------------------------------------------------------
 
 
