@@ -362,13 +362,9 @@ def _read_earlier(
     wanted = sorted({b["case_id"] for b in bodies if b["case_id"] in stored and could_order(b)})
     if not wanted:
         return
-    query = (
-        core_select(_LOG.c.entry)
-        .where(_LOG.c.case_id.in_(wanted))
-        .order_by(_LOG.c.seq)
-        .execution_options(yield_per=1000)
-    )
-    for text in session.connection().execute(query).scalars():
+    # a few dozen rows a dispute: fetched at once (streaming them costs round trips)
+    query = core_select(_LOG.c.entry).where(_LOG.c.case_id.in_(wanted)).order_by(_LOG.c.seq)
+    for text in session.connection().execute(query).scalars().all():
         entry = json.loads(text)
         ledgers[entry["case_id"]].observe(entry)
 
