@@ -127,11 +127,11 @@ Ordered = Callable[[Ledger, dict[str, Any]], None]
 @dataclass(frozen=True)
 class Kind:
     """One kind of effect: what it asks of the host (``line`` for one effect, ``words`` in
-    general), its fixed party fields,
-    whether it moves money (then it has ``amount`` and ``currency``), the entries that may
-    order it (by ``events``, or by the state they move ``to``), ``fields``: the effect's own
-    fields for such an entry, or None when it orders none (either way it may move the ledger
-    on), and ``ordered``: what the ledger keeps of an effect once made (its key)."""
+    general), its fixed party fields, whether it moves money (then it has ``amount`` and
+    ``currency``), the entries that may order it (by ``events``, or by the state they move
+    ``to``), ``fields``: the effect's own fields for such an entry, or None when it orders
+    none (either way it may move the ledger on), and ``ordered``: what the ledger keeps of an
+    effect once made (its key)."""
 
     name: str
     line: str  # the effect in a line of words (its fields in braces; none shown as "-")
