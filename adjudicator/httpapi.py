@@ -26,11 +26,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, Header, Request
+from fastapi import Body, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -54,7 +54,7 @@ from adjudicator.explain import explain
 from adjudicator.problems import Problem, invalid
 from adjudicator.replay import outcome
 from adjudicator.rulebook import BUILTIN, builtin_reference
-from adjudicator.service import Adjudicator
+from adjudicator.service import CONSUMER_CHARS, EFFECTS_LIMIT, LEASE_LIMIT, Adjudicator
 from adjudicator.tokens import Caller, Role
 from adjudicator.workflow import Event, Submission
 from evidence import EvidenceKind
@@ -209,6 +209,7 @@ def create_app(service: Adjudicator) -> FastAPI:
     _errors(app)
     _commands(app, service)
     _reads(app, service)
+    _effects(app, service)
     desk.install(app, service, _event)
     return app
 
@@ -374,6 +375,41 @@ def _reads(app: FastAPI, service: Adjudicator) -> None:
         found = service.audit()
         problems = [str(problem) for problem in found.problems]
         return {"intact": found.intact, "entries": found.entries, "problems": problems}
+
+
+class AckRequest(BaseModel):
+    """The effects the host has carried out (their ``id``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    ids: Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=EFFECTS_LIMIT)]
+
+
+def _effects(app: FastAPI, service: Adjudicator) -> None:
+    @app.get("/effects", responses=LOG)
+    def effects(
+        who: Host,
+        after: Annotated[int, Query(ge=0, description="the last id already handed out")] = 0,
+        limit: Annotated[int, Query(ge=1, le=EFFECTS_LIMIT)] = 100,
+        lease: Annotated[float, Query(gt=0, le=LEASE_LIMIT, description="seconds")] = 30.0,
+        consumer: Annotated[str | None, Query(min_length=1, max_length=CONSUMER_CHARS)] = None,
+    ) -> list[dict[str, Any]]:
+        """The money and goods movements the decisions order, oldest first after ``after``,
+        each leased to the caller for ``lease`` seconds: one not acknowledged before its lease
+        ends is handed out again (docs/effects.md). Act on each idempotently by its ``key``."""
+        try:
+            return service.effects(after, limit=limit, lease_seconds=lease, consumer=consumer)
+        except UsageError as exc:
+            raise invalid(str(exc), "") from None
+
+    @app.post("/effects/ack", responses=LOG)
+    def ack(body: AckRequest, who: Host) -> dict[str, int]:
+        """Acknowledge effects carried out: they are never handed out again. Idempotent; an id
+        that is no effect is refused (422) and nothing is acknowledged."""
+        try:
+            return {"acknowledged": service.ack(body.ids)}
+        except UsageError as exc:
+            raise invalid(str(exc), "/ids") from None
 
 
 def _event(body: dict[str, Any], who: Caller, files: bool = False) -> Event:

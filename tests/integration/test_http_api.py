@@ -5,6 +5,7 @@ idempotency keys, evidence uploads, and the commands a token makes logged with i
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,7 +87,7 @@ def problem(response: Any, status: int) -> dict[str, Any]:
 def test_nothing_answers_without_a_valid_token(api: Api) -> None:
     schema = api.client.get("/openapi.json").json()
     routes = [(path, method) for path, item in schema["paths"].items() for method in item]
-    assert len(routes) == 10
+    assert len(routes) == 12
     for path, method in routes:
         url = path.replace("{case_id}", "H-1").replace("{order_id}", "O-H1")
         for headers in ({}, {"Authorization": "Bearer t_00000000.nope"}, {"Authorization": "x"}):
@@ -113,6 +114,9 @@ def test_each_role_is_refused_what_it_may_not_do(api: Api) -> None:
     for role in ("host", "reviewer"):
         problem(api.get("/log", role=role), 403)
         problem(api.get("/log/verify", role=role), 403)
+    for role in ("reviewer", "auditor"):  # the effects are the host's to carry out
+        problem(api.get("/effects", role=role), 403)
+        problem(api.post("/effects/ack", {"ids": [1]}, role=role), 403)
     assert api.get("/log", role="auditor").status_code == 200
 
 
@@ -185,6 +189,28 @@ def test_a_reviewers_decision_is_logged_with_the_reviewers_token(api: Api) -> No
     reviewer = api.tokens["reviewer"].split(".")[0]
     entries = api.get("/disputes/H-1/history", role="reviewer").json()
     assert [e["via"] for e in entries if e["event"] in ("decide", "decision")] == [reviewer] * 2
+
+
+def test_the_host_reads_the_effects_over_http_and_acknowledges_them(api: Api) -> None:
+    api.post("/disputes", OPEN)
+    api.event("H-1", {"at": at(5, 10), "actor": "merchant", "action": "agree"})
+    handed = api.get("/effects?lease=0.2&consumer=payments")
+    assert handed.status_code == 200, handed.text
+    (refund,) = handed.json()
+    assert (refund["kind"], refund["amount"], refund["payee"]) == ("refund_due", "300.00", "buyer")
+    assert (refund["key"], refund["delivery"]) == ("H-1#3.0", 1)
+    assert api.get("/effects").json() == []  # leased to payments meanwhile
+    time.sleep(0.3)
+    again = api.get(f"/effects?after={refund['id'] - 1}").json()
+    assert [(e["key"], e["delivery"]) for e in again] == [("H-1#3.0", 2)]  # not acknowledged
+    acked = api.post("/effects/ack", {"ids": [refund["id"]]})
+    assert acked.json() == {"acknowledged": 1}
+    time.sleep(0.3)
+    assert api.get("/effects").json() == []
+    unknown = problem(api.post("/effects/ack", {"ids": [refund["id"], 999]}), 422)
+    assert (unknown["pointer"], "no effect 999" in unknown["detail"]) == ("/ids", True)
+    assert problem(api.get("/effects?limit=0"), 422)["pointer"] == "/query/limit"
+    assert problem(api.get("/effects?lease=nan"), 422)["pointer"] == "/query/lease"
 
 
 def test_errors_are_problem_details_naming_what_is_wrong(api: Api) -> None:
