@@ -54,7 +54,13 @@ from adjudicator.explain import explain
 from adjudicator.problems import Problem, invalid
 from adjudicator.replay import outcome
 from adjudicator.rulebook import BUILTIN, builtin_reference
-from adjudicator.service import CONSUMER_CHARS, EFFECTS_LIMIT, LEASE_LIMIT, Adjudicator
+from adjudicator.service import (
+    CONSUMER_CHARS,
+    EFFECTS_LIMIT,
+    LARGEST_ID,
+    LEASE_LIMIT,
+    Adjudicator,
+)
 from adjudicator.tokens import Caller, Role
 from adjudicator.workflow import Event, Submission
 from evidence import EvidenceKind
@@ -382,14 +388,18 @@ class AckRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    ids: Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=EFFECTS_LIMIT)]
+    ids: Annotated[
+        list[Annotated[int, Field(ge=1, le=LARGEST_ID)]], Field(max_length=EFFECTS_LIMIT)
+    ]
 
 
 def _effects(app: FastAPI, service: Adjudicator) -> None:
     @app.get("/effects", responses=LOG)
     def effects(
         who: Host,
-        after: Annotated[int, Query(ge=0, description="the last id already handed out")] = 0,
+        after: Annotated[
+            int, Query(ge=0, le=LARGEST_ID, description="the last id already handed out")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=EFFECTS_LIMIT)] = 100,
         lease: Annotated[float, Query(gt=0, le=LEASE_LIMIT, description="seconds")] = 30.0,
         consumer: Annotated[str | None, Query(min_length=1, max_length=CONSUMER_CHARS)] = None,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Index, Text
+from sqlalchemy import BigInteger, Index, Integer, Text
 from sqlmodel import Column, Field, SQLModel
 
 from adjudicator.auditlog import GENESIS
@@ -126,7 +126,10 @@ class EffectRow(SQLModel, table=True):
         {"sqlite_autoincrement": True},  # an id is never given twice, even once rows are gone
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    # 64-bit on PostgreSQL; SQLite's INTEGER PRIMARY KEY (AUTOINCREMENT) is 64-bit already
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite")
+    )
     key: str = Field(unique=True)  # CASE_ID#N.I: stable whenever the same events are applied
     case_id: str = Field(index=True)
     kind: str

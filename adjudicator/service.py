@@ -568,7 +568,7 @@ class Adjudicator:
         Each is a plain JSON object: ``id`` (the cursor), ``key`` (stable: the id to be
         idempotent by), ``delivery`` (1 the first time it is handed out, 2 the next...),
         ``leased_until`` and the effect's own fields (:mod:`adjudicator.effects`)."""
-        _whole("after", after, 0)
+        _whole("after", after, 0, LARGEST_ID)
         _whole("limit", limit, 1, EFFECTS_LIMIT)
         if not 0 < lease_seconds <= LEASE_LIMIT:  # (NaN is neither)
             raise UsageError(
@@ -597,7 +597,7 @@ class Adjudicator:
         may acknowledge an effect, its lease ended or not (delivery is at least once)."""
         wanted = sorted(set(ids))
         for each in wanted:
-            _whole("id", each, 1)
+            _whole("id", each, 1, LARGEST_ID)
         if len(wanted) > EFFECTS_LIMIT:
             raise UsageError(f"ids: at most {EFFECTS_LIMIT} effects are acknowledged at a time")
         if not wanted:
@@ -799,6 +799,7 @@ class Adjudicator:
 
 
 EFFECTS_LIMIT = 1000
+LARGEST_ID = 2**63 - 1  # an effect's id is a signed 64-bit integer in both databases
 """The most effects one :meth:`Adjudicator.effects` call hands out, or one ack names."""
 LEASE_LIMIT = 86_400.0
 """The longest lease, in seconds (a day)."""

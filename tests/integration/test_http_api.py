@@ -211,6 +211,9 @@ def test_the_host_reads_the_effects_over_http_and_acknowledges_them(api: Api) ->
     assert (unknown["pointer"], "no effect 999" in unknown["detail"]) == ("/ids", True)
     assert problem(api.get("/effects?limit=0"), 422)["pointer"] == "/query/limit"
     assert problem(api.get("/effects?lease=nan"), 422)["pointer"] == "/query/lease"
+    # ids past a 64-bit integer (the contract test found them reaching SQLite: a 500)
+    assert problem(api.post("/effects/ack", {"ids": [2**63]}), 422)["pointer"] == "/ids/0"
+    assert problem(api.get(f"/effects?after={2**63}"), 422)["pointer"] == "/query/after"
 
 
 def test_errors_are_problem_details_naming_what_is_wrong(api: Api) -> None:

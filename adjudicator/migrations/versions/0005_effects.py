@@ -24,7 +24,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "effects",
-        sa.Column("id", sa.Integer(), nullable=False),
+        # 64-bit on PostgreSQL (BIGSERIAL); SQLite's INTEGER PRIMARY KEY is already 64-bit
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("key", sa.String(), nullable=False),
         sa.Column("case_id", sa.String(), nullable=False),
         sa.Column("kind", sa.String(), nullable=False),
