@@ -545,8 +545,11 @@ class Workflow:
             entry["via"] = via
         if previous is not None:
             entry["replaces"] = decision_json(case.rulebook, previous)
-            if previous.refund_amount > decision.refund_amount:
-                entry["refund_reversed"] = str(previous.refund_amount - decision.refund_amount)
+            # what the buyer was paid and now gives back (nothing when no money had moved:
+            # the goods were still on their way back when the decision was appealed)
+            taken_back = None if case.appeal is None else case.appeal.refund_reversed(decision)
+            if taken_back is not None:
+                entry["refund_reversed"] = str(taken_back)
         self.journal.append(entry)
         self._settle(case, at, actor)
 
