@@ -39,7 +39,7 @@ from adjudicator.domain import REMEDIES, EvidenceRecord, Liability, Resolution
 from adjudicator.errors import AdjudicationError, UnknownDispute
 from adjudicator.explain import step
 from adjudicator.problems import Problem
-from adjudicator.review_queue import Waiting, awaiting_review, waiting
+from adjudicator.review_queue import Waiting, waiting
 from adjudicator.service import Adjudicator
 from adjudicator.tokens import Caller, Role
 from adjudicator.workflow import Case, Event
@@ -215,7 +215,7 @@ class Desk:
     ) -> Response:
         who = self.signed(session)
         now = datetime.now(UTC)
-        queue = awaiting_review(self.service.engine)
+        queue = self.service.awaiting_review()
         rows = [_row(self.service.get(w.case_id), w, now) for w in queue]
         return _page(request, "queue.html", who=who, rows=rows, decided=decided)
 

@@ -40,7 +40,7 @@ from sqlalchemy.exc import (
 )
 from sqlmodel import Session, col, select
 
-from adjudicator import repository, snapshot
+from adjudicator import repository, review_queue, snapshot
 from adjudicator.audit import Audit, audit_database, chain_and_head
 from adjudicator.auditlog import Break
 from adjudicator.casefile import default_rulebook
@@ -59,6 +59,7 @@ from adjudicator.errors import (
 )
 from adjudicator.examine import Intake
 from adjudicator.persistence import DisputeRow, EvidenceRow, epoch_us
+from adjudicator.review_queue import Waiting
 from adjudicator.rulebook import (
     BUILTIN,
     Rulebook,
@@ -672,6 +673,11 @@ class Adjudicator:
         order are several disputes), sorted; none for an order no dispute is about."""
         with Session(self.engine) as session:
             return repository.disputes_of_order(session, order_id)
+
+    def awaiting_review(self) -> list[Waiting]:
+        """The disputes waiting for a platform reviewer's ``decide``, the longest waiting first:
+        each with since when and why (:mod:`adjudicator.review_queue`; the desk's queue)."""
+        return review_queue.awaiting_review(self.engine)
 
     def _command(
         self, case_id: str, event: Event, request: repository.Request | None, intake: Intake

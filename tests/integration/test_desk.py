@@ -55,7 +55,7 @@ def desk(service: Adjudicator, tmp_path: Path) -> Desk:
 
 
 def test_the_queue_is_the_disputes_waiting_for_a_reviewer_oldest_first(desk: Desk) -> None:
-    waiting = awaiting_review(desk.service.engine)
+    waiting = desk.service.awaiting_review()
     assert [w.case_id for w in waiting] == ["KS-DESK-1", "KS-DESK-2"]
     assert waiting[0].since == datetime.fromisoformat("2026-03-05T13:05:00+08:00")
     assert waiting[0].rules == ("review.amount",)
