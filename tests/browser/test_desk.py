@@ -5,10 +5,6 @@ so there the test runs or fails; elsewhere, without chromium, it skips and says 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.desk_case import HOSTILE, waiting_case
-from tests.e2e.cli import run
-from tests.e2e.test_cli_serve import free_port
+from tests.e2e.cli import run, serving
 
 BROWSER_ENV = "ADJUDICATOR_TEST_BROWSER"
 SCREENSHOTS_ENV = "ADJUDICATOR_SCREENSHOTS"  # where the test leaves its screenshots
@@ -53,25 +48,8 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
         made = run("token", "create", "--role", role, "--db", db)
         assert made.returncode == 0, made.stderr
         tokens[role] = made.stdout.strip()
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "adjudicator", "serve", "--db", db, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{base}/desk/login", timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, process.communicate()
-                time.sleep(0.05)
+    with serving(db) as base:
         yield Desk(base, tokens["reviewer"], tokens["host"], db)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _screenshots(tmp_path: Path) -> Path:

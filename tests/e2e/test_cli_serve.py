@@ -4,10 +4,6 @@ server process on a loopback port, called over HTTP."""
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,14 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cli import run
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.e2e.cli import run, serving
 
 
 def call(url: str, token: str | None, body: Any = None) -> tuple[int, Any]:
@@ -45,25 +34,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     made = run("token", "create", "--role", "host", "--label", "order system", "--db", db)
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip()
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "adjudicator", "serve", "--db", db, "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{base}/openapi.json", timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, process.communicate()
-                time.sleep(0.05)
+    with serving(db) as base:
         yield base, token
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_a_token_made_on_the_command_line_opens_a_dispute_over_http(
