@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adjudicator import tokens
 from adjudicator.decision import decide
 from adjudicator.domain import REMEDIES, EvidenceRecord, Liability, Resolution
-from adjudicator.errors import AdjudicationError, UnknownDispute
+from adjudicator.errors import AdjudicationError, KeyReused, UnknownDispute
 from adjudicator.explain import step
 from adjudicator.problems import Problem
 from adjudicator.review_queue import Waiting, waiting
@@ -253,6 +253,10 @@ class Desk:
         key = f"desk-{form.key}" if form.key else None
         try:
             self.service.apply(case_id, self.decide_event(body, who.caller), idempotency_key=key)
+        except KeyReused:
+            # this page's form was sent before (a second later, so at another time): the
+            # first send is the decision; the dispute left the queue then
+            pass
         except AdjudicationError as exc:
             return self._dispute_page(request, who, case_id, error=str(exc), status=409)
         except Problem as exc:  # a field that is not what it must be, as the API says it

@@ -161,6 +161,11 @@ def test_a_decision_goes_through_the_checked_decide_and_leaves_the_queue(desk: D
     assert "Decided: KS-DESK-1." in decided.text
     again = desk.decide(csrf, refund_amount="3000.00", reason="划痕轻微", key="k1")
     assert again.status_code == 200  # the same form twice: once
+    # the same form sent again from a stale page with other words: the first send stands
+    # (its time differs too, as the desk decides at the moment a form arrives)
+    edited = desk.decide(csrf, refund_amount="3000.00", reason="改了主意", key="k1")
+    assert edited.status_code == 200
+    assert "Decided: KS-DESK-1." in edited.text
     case = desk.service.get("KS-DESK-1")
     assert case.resolution == "adjudicated"
     assert str(case.refund_amount) == "3000.00"
