@@ -743,9 +743,10 @@ def _db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
 def _api_commands(commands: Any) -> None:
     serve = commands.add_parser(
         "serve",
-        help="the HTTP API",
+        help="the HTTP API and the reviewer's desk",
         description="Serve the HTTP API over the database (docs/http.md): every command and "
-        "read as JSON, each request with a token (adjudicator token create). Runs until "
+        "read as JSON, each request with a token (adjudicator token create), the effects "
+        "outbox at /effects, and the reviewer's desk in the browser at /desk. Runs until "
         "interrupted.",
     )
     _db_option(serve)

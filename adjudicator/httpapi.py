@@ -417,10 +417,7 @@ def _effects(app: FastAPI, service: Adjudicator) -> None:
         """The money and goods movements the decisions order, oldest first after ``after``,
         each leased to the caller for ``lease`` seconds: one not acknowledged before its lease
         ends is handed out again (docs/effects.md). Act on each idempotently by its ``key``."""
-        try:
-            return service.effects(after, limit=limit, lease_seconds=lease, consumer=consumer)
-        except UsageError as exc:
-            raise invalid(str(exc), "") from None
+        return service.effects(after, limit=limit, lease_seconds=lease, consumer=consumer)
 
     @app.post("/effects/ack", responses=LOG)
     def ack(body: AckRequest, who: Host) -> dict[str, int]:
