@@ -14,7 +14,7 @@ from adjudicator.errors import DisputeExists, InvalidCase, RefusedEvent, Ruleboo
 from adjudicator.examine import Examiner, Intake, scratch_store
 from adjudicator.rulebook import BUILTIN, Rulebook, builtin_reference, load_rulebook
 from adjudicator.workflow import Case, Event, Workflow, evidence_json
-from evidence import UnreadableEvidence
+from evidence import PriorEvidence, UnreadableEvidence
 
 if TYPE_CHECKING:  # the database layer is loaded only by a replay into a database
     from adjudicator.service import Adjudicator
@@ -32,14 +32,17 @@ class Replayed:
     output: dict[str, Any]
 
 
-def replay(case_file: CaseFile, rulebook: Rulebook | None = None) -> Replayed:
-    """Replay one case in its own fresh, in-memory store."""
+def replay(
+    case_file: CaseFile, rulebook: Rulebook | None = None, prior: PriorEvidence | None = None
+) -> Replayed:
+    """Replay one case in its own fresh, in-memory store. ``prior``: the evidence of other
+    disputes its reuse and near-duplicate checks see (none by default)."""
     case = new_case(case_file, rulebook)
     journal = MemoryJournal()
     intake = Intake(scratch_store(), case.rulebook.evidence_policy())
     try:
         receive_evidence(case_file, intake)
-        flow = Workflow(journal, Examiner(intake))
+        flow = Workflow(journal, Examiner(intake, prior))
         drive(case_file, case, lambda e: flow.apply(case, e), lambda: flow.expire_next(case))
     finally:
         intake.discard()
