@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from adjudicator.cli_whatif import add_rules_diff, add_whatif
 from adjudicator.errors import (
     AdjudicationError,
     BrokenLog,
@@ -208,6 +209,8 @@ def _parser() -> argparse.ArgumentParser:
     rules_check = rules_commands.add_parser("check", help="load and check a rulebook")
     rules_check.add_argument("file", metavar="FILE")
     rules_check.set_defaults(run=_rules_check)
+    add_rules_diff(rules_commands)
+    add_whatif(commands)
     return parser
 
 

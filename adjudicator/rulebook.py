@@ -14,7 +14,7 @@ import os
 import stat
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from importlib import resources
@@ -272,6 +272,8 @@ class Rulebook:
     reviews: tuple[Review, ...]
     shipping: tuple[Shipping, ...] = ()
     fallback: Fallback | None = None
+    # every rule by id as written (overlays resolved): what `rules diff` compares
+    rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -600,6 +602,7 @@ class _Builder:
             reviews=reviews,
             shipping=shipping,
             fallback=fallback,
+            rules={rid: rule for rid, (_, rule) in sorted(self.rules.items())},
         )
 
     def _top(self) -> tuple[tuple[str, str] | None, frozenset[ClaimType]]:
