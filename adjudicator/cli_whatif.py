@@ -116,7 +116,7 @@ def run_whatif(args: argparse.Namespace, out: TextIO) -> int:
             elif isinstance(result, Compared) and result.changed:
                 changed.append(result)
                 _show(out, result, as_json=args.json)
-            if summary.disputes % 100 == 0 and not args.json:
+            if summary.disputes % 100 == 0:
                 print(f"... {summary.disputes} disputes", file=sys.stderr)
     lines = report.summary_lines(summary)
     if args.json:

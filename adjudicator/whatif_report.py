@@ -131,7 +131,7 @@ def _row(compared: Compared) -> dict[str, Any]:
 
 
 # --- the chart: horizontal bars, drawn here so that the template only places them -------------
-_BAR_WIDTH = 360  # px of the longest bar
+_BAR_WIDTH = 320  # px of the longest bar
 
 
 def _claim_bars(data: dict[str, Any]) -> list[dict[str, Any]]:
