@@ -5,6 +5,7 @@ sharpness is at or below it."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -42,11 +43,12 @@ def release(folder: Path, rulebook_id: str, ratio: Decimal = NEW_RATIO) -> Path:
     return path
 
 
-@pytest.fixture
-def releases(tmp_path: Path) -> list[str]:
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    folder = tmp_path_factory.mktemp("releases")
     out = []
     for rid in CLAIM_TYPES:
-        out += ["--rulebook", str(release(tmp_path, rid))]
+        out += ["--rulebook", str(release(folder, rid))]
     return out
 
 
@@ -54,6 +56,7 @@ def lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
 
+@functools.cache
 def replayed() -> dict[str, dict[str, Any]]:
     """The examples' outcomes under their own rulebooks, as ``replay`` gives them."""
     done = run("replay", "--json", str(EXAMPLES))
