@@ -34,14 +34,15 @@ _EVENT: TypeAdapter[Any] = TypeAdapter(model.EventModel)
 def stored_cases(
     service: Adjudicator, session: Session
 ) -> Iterator[tuple[CaseFile, Rulebook] | InvalidCase]:
-    """Every dispute stored in ``service``'s database, by case id, as a case file with the
-    rulebook it was opened under (or why it cannot be made one again)."""
-    from sqlmodel import col, select
+    """Every dispute stored in ``service``'s database, by case id (in code point order), as
+    a case file with the rulebook it was opened under (or why it cannot be made one again)."""
+    from sqlmodel import select
 
     from adjudicator.persistence import DisputeRow
 
     query = select(DisputeRow.case_id, DisputeRow.rulebook, DisputeRow.rulebook_digest)
-    rows = session.exec(query.order_by(col(DisputeRow.case_id))).all()
+    # sorted here, not by the database, whose collation may order text otherwise
+    rows = sorted(session.exec(query).all())
     for case_id, source, digest in rows:
         try:
             book = service._stored_rulebook(source, digest)  # the service's own loader
