@@ -26,20 +26,14 @@ from adjudicator.errors import (
     Unavailable,
     UsageError,
 )
-from evidence import (
-    EvidenceError,
-    EvidenceKind,
-    EvidencePolicy,
-    StoreError,
-    Verdict,
-    context_from_json,
-    validate,
-)
+from evidence.errors import EvidenceError, StoreError
+from evidence.kinds import EvidenceKind
 
 if TYPE_CHECKING:
     from adjudicator.audit import Audit
     from adjudicator.rulebook import Rulebook
     from adjudicator.service import Adjudicator
+    from evidence import EvidencePolicy, Verdict
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -71,9 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def failure(exc: BaseException) -> tuple[int, str]:
     """The exit status and the one-line message for an error that stopped a command."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    if isinstance(exc, Unavailable | StoreError | SQLAlchemyError | OSError | MemoryError):
+    # a database error is SQLAlchemy's: if it was never imported, the error is not one
+    database = sys.modules.get("sqlalchemy.exc")
+    failed: tuple[type[BaseException], ...] = (Unavailable, StoreError, OSError, MemoryError)
+    if database is not None:
+        failed += (database.SQLAlchemyError,)
+    if isinstance(exc, failed):
         return EXIT_UNAVAILABLE, f"unavailable: {one_line(exc)}"
     if isinstance(exc, AdjudicationError | EvidenceError):
         # could not do what was asked: bad usage, an unknown dispute, a database that does
@@ -417,6 +414,8 @@ def _json_object(option: str, text: str | None) -> dict[str, Any] | None:
 
 
 def _evidence_check(args: argparse.Namespace, out: TextIO) -> int:
+    from evidence import context_from_json, validate
+
     meta = _json_object("--meta", args.meta)
     raw_context = _json_object("--context", args.context)
     context = None if raw_context is None else context_from_json(raw_context)
