@@ -1,14 +1,16 @@
 """The decoder sandbox's worker: ``python -m evidence._worker FD MEMORY PARENT SYSPATH PRELOAD``.
 
-It imports the modules named in PRELOAD (a JSON list: the decoders, so that importing them is
-not counted as decoding), then reads ``(function, args, cpu_seconds)`` triples (pickled by the
-trusted caller) from the connection on file descriptor FD, runs each, and answers with JSON
-bytes, ``["ok", result]`` or ``["error", text]``: never a pickle, so a decoder subverted by a
-hostile file cannot make the caller run code. A call given ``cpu_seconds`` runs under a
-profiling timer (``ITIMER_PROF``: CPU time of all the worker's threads, whatever the machine's
-load): when it expires, ``SIGPROF``, left at its default action, kills the worker, wherever
-native code is. It lives until told to stop, until the caller closes the connection, or
-(Linux) the moment the caller dies.
+It imports the modules named in PRELOAD (a JSON list), then reads ``(function, args,
+cpu_seconds)`` triples (pickled by the trusted caller) from the connection on file descriptor
+FD. Before a call's budget starts it imports the libraries the function's module names in its
+``DECODER_IMPORTS`` (FFmpeg's, the PDF parser's: once per worker, and only for the kinds of
+file it is given), so that importing them is not counted as decoding. It runs each call and
+answers with JSON bytes, ``["ok", result]`` or ``["error", text]``: never a pickle, so a
+decoder subverted by a hostile file cannot make the caller run code. A call given
+``cpu_seconds`` runs under a profiling timer (``ITIMER_PROF``: CPU time of all the worker's
+threads, whatever the machine's load): when it expires, ``SIGPROF``, left at its default
+action, kills the worker, wherever native code is. It lives until told to stop, until the
+caller closes the connection, or (Linux) the moment the caller dies.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def serve(conn: Connection, memory_bytes: int) -> None:
             return
         if message is None:
             return
-        fn, args, cpu_seconds = message
+        fn, args, cpu_seconds = message  # unpickling imported fn's module
+        _preload(list(getattr(sys.modules.get(fn.__module__), "DECODER_IMPORTS", ())))
         try:
             if cpu_seconds:
                 signal.setitimer(signal.ITIMER_PROF, cpu_seconds)

@@ -17,6 +17,7 @@ decoding a 640x480 photo costs.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,9 @@ from evidence.reasons import Finding, Reason
 from evidence.report import ProbeReport
 from evidence.sharpness import appearance
 
-try:  # HEIC/HEIF support; registered once, for Image.open(formats=["HEIF"])
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
-except ImportError:  # pragma: no cover - pillow-heif is a required dependency
-    pass
-
+DECODER_IMPORTS = ("pillow_heif",)
+"""What the sandbox's worker imports before a call of this module's, outside its CPU budget
+(a HEIC is decoded there only: libheif is never imported by the caller)."""
 PIL_FORMAT = {
     "image/jpeg": "JPEG",
     "image/png": "PNG",
@@ -80,6 +77,8 @@ def inspect_image(
     report.facts["format"] = fmt
     if fmt == "JPEG" and _too_much_jpeg_work(path, policy, report):
         return report
+    if fmt == "HEIF":
+        _register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -103,6 +102,16 @@ def inspect_image(
             require_clear=require_clear,
         )
     return report
+
+
+@functools.cache
+def _register_heif() -> None:
+    """HEIC/HEIF support, registered when the first is opened (for Image.open(formats=["HEIF"]))."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:  # pragma: no cover - pillow-heif is a required dependency
+        return
+    register_heif_opener()
 
 
 def _too_much_jpeg_work(path: Path, policy: EvidencePolicy, report: ProbeReport) -> bool:

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from pypdf import PdfReader
 
 _MAX_TEXT = 2_000_000
+DECODER_IMPORTS = ("pypdf",)
+"""What the sandbox's worker imports before a call of this module's, outside its CPU budget."""
 
 
 def probe_pdf(path: str, needles: tuple[str, ...], text_pages: int) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from evidence.sniff import sniff
 if TYPE_CHECKING:
     from PIL import Image
 
+DECODER_IMPORTS = ("PIL.Image", "pillow_heif", "av", "pypdf")
+"""What the sandbox's worker imports before a call of this module's, outside its CPU budget."""
 TEXT_CHARS = 4000
 QUALITY = 85
 IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"})

@@ -34,8 +34,10 @@ from multiprocessing.connection import Connection
 from typing import Any, Literal
 
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
-# What the evidence decoders import, imported by the worker before its first call, so that
-# importing FFmpeg or libheif is never counted against a file's CPU budget.
+# What the evidence decoders import. The worker imports a decoder's libraries before the first
+# call that needs them (the ``DECODER_IMPORTS`` of the function's module), outside the call's
+# CPU budget, so that importing FFmpeg or libheif is never counted against a file; a sandbox
+# may also import all of them when its worker starts (``preload``).
 DECODER_MODULES = ("evidence.image", "evidence.video", "evidence.pdf", "av", "pypdf")
 
 
@@ -190,14 +192,13 @@ _shared_lock = threading.Lock()
 def shared_sandbox(seconds: float, memory_bytes: int) -> DecoderSandbox:
     """One sandbox per (time, memory) limit for the whole process, closed at exit.
 
-    Its worker imports the evidence decoders (:data:`DECODER_MODULES`) when it starts.
+    Its worker imports each decoder when first given a file for it (a replay of photos and
+    PDFs never imports FFmpeg), before that call's CPU budget starts.
     """
     with _shared_lock:
         key = (seconds, memory_bytes)
         if key not in _shared:
-            _shared[key] = DecoderSandbox(
-                seconds=seconds, memory_bytes=memory_bytes, preload=DECODER_MODULES
-            )
+            _shared[key] = DecoderSandbox(seconds=seconds, memory_bytes=memory_bytes)
         return _shared[key]
 
 

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import av
     import av.container
 
+DECODER_IMPORTS = ("av",)
+"""What the sandbox's worker imports before a call of this module's, outside its CPU budget."""
 # The demuxer is chosen from the sniffed type, never probed: nothing outside this list opens.
 DEMUXER = {
     "video/mp4": "mov",
