@@ -26,20 +26,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-    load_pem_private_key,
-    load_pem_public_key,
-)
+from typing import TYPE_CHECKING
 
 from adjudicator.auditlog import GENESIS, canonical
 from adjudicator.errors import UsageError
+
+if TYPE_CHECKING:  # cryptography is imported where a key is made, read or used
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 __all__ = [
     "FORMAT",
@@ -121,15 +117,21 @@ class VerifyKey:
     """An Ed25519 public key that checks checkpoints."""
 
     def __init__(self, key: Ed25519PublicKey) -> None:
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
         self._key = key
         raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
         self.key_id = hashlib.sha256(raw).hexdigest()[:16]
 
     def pem(self) -> bytes:
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
         return self._key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
 
     def problem(self, checkpoint: Checkpoint) -> str | None:
         """Why ``checkpoint`` was not signed by this key, or None when it was."""
+        from cryptography.exceptions import InvalidSignature
+
         if checkpoint.key != self.key_id:
             return f"is signed by key {checkpoint.key}, not by the public key given ({self.key_id})"
         try:
@@ -148,9 +150,17 @@ class SigningKey:
 
     @classmethod
     def generate(cls) -> SigningKey:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         return cls(Ed25519PrivateKey.generate())
 
     def pem(self) -> bytes:
+        from cryptography.hazmat.primitives.serialization import (
+            Encoding,
+            NoEncryption,
+            PrivateFormat,
+        )
+
         return self._key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
 
     def sign(self, size: int, head: str, at: datetime) -> Checkpoint:
@@ -232,6 +242,10 @@ def write_keypair(path: Path) -> SigningKey:
 
 def load_signing_key(path: Path) -> SigningKey:
     """The private key in ``path``; raises :class:`UsageError` saying why it cannot be used."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     data = _read(path)
     try:
         key = load_pem_private_key(data, password=None)
@@ -244,6 +258,10 @@ def load_signing_key(path: Path) -> SigningKey:
 
 def load_verify_key(path: Path) -> VerifyKey:
     """The public key in ``path``; raises :class:`UsageError` saying why it cannot be used."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
     data = _read(path)
     try:
         key = load_pem_public_key(data)

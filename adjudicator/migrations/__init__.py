@@ -6,21 +6,26 @@ database at an older revision is refused until an operator runs ``adjudicator db
 and one at a revision this installation does not know (a newer release wrote it) is refused
 too. Each upgrade runs in one transaction, under a lock, so concurrent starts on an empty
 database make the schema once and a failed upgrade leaves the database as it was.
+
+Alembic (and Mako with it) is imported only when a database is not already at the newest
+revision: a start on one that is reads its version table with one query
+(:func:`adjudicator.database.at_revision`).
 """
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from adjudicator.database import engine_for
+from adjudicator.database import at_revision, engine_for, newest_revision
 from adjudicator.errors import SchemaMismatch, Unavailable, UsageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 _LOCK_KEY = 0x616A7564  # the PostgreSQL advisory lock that migrations take ("ajud")
 
@@ -39,11 +44,15 @@ def known() -> list[str]:
 
 def current(connection: Connection) -> str | None:
     """The database's revision; ``None`` for a database Alembic never touched."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
 def downgrade(engine: Engine, target: str) -> None:
     """Take the database back to revision ``target`` (``"base"``: empty), in one transaction."""
+    from alembic import command
+
     with engine.begin() as connection:
         _lock(connection)
         command.downgrade(_config(connection), target)
@@ -54,6 +63,8 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
 
     A database made by the first release (tables, but no revision) is taken to be at 0001.
     """
+    from alembic import command
+
     with engine.begin() as connection:
         _lock(connection)
         before = current(connection)
@@ -66,6 +77,8 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
 def upgrade_url(url: str) -> tuple[str | None, str]:
     """:func:`upgrade` the database at ``url``; connection failures and revisions this
     installation does not know raise :class:`AdjudicationError` subclasses."""
+    from alembic.util import CommandError
+
     try:
         engine = engine_for(url)
     except (ArgumentError, ImportError) as exc:
@@ -100,6 +113,9 @@ def connect(url: str) -> Engine:
 
 def ensure_current(engine: Engine, url: str) -> None:
     """Make an empty database's schema, or refuse one at a revision other than the newest."""
+    newest = newest_revision()
+    if newest is not None and at_revision(engine, newest):
+        return  # the usual start: one query, no Alembic
     with engine.connect() as connection:
         revision = current(connection)
         empty = revision is None and not _has_tables(connection)
@@ -142,6 +158,8 @@ def _lock(connection: Connection) -> None:
 
 
 def _config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "adjudicator:migrations")
     config.attributes["connection"] = connection
@@ -149,4 +167,6 @@ def _config(connection: Connection | None = None) -> Config:
 
 
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config())

@@ -71,6 +71,16 @@ def test_checking_a_photo_imports_no_video_pdf_database_or_web() -> None:
     assert modules & NEVER_AT_START == set()
 
 
+def test_a_database_at_the_newest_revision_is_opened_without_alembic(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'disputes.db'}"
+    status, modules = loaded_after(["replay", "--db", db, str(EXAMPLES / "KS-EX-0002.json")])
+    assert status == 0
+    assert "alembic" in modules  # an empty database: Alembic made the schema
+    status, modules = loaded_after(["show", "KS-EX-0002", "--db", db])
+    assert status == 0
+    assert modules & ({"alembic", "mako"} | VIDEO_AND_PDF | WEB) == set()
+
+
 def test_the_public_api_still_names_everything() -> None:
     code = (
         "import sys\n"
