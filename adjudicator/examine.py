@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adjudicator.domain import EvidenceRecord
 from adjudicator.workflow import Event, Submission
@@ -31,8 +32,10 @@ from evidence import (
     Verdict,
 )
 from evidence.errors import StoreError
-from evidence.intake import Received, receive
 from evidence.store import ContentStore, FilesystemStore
+
+if TYPE_CHECKING:  # validation (the decoders, libmagic) is imported by what receives a file
+    from evidence.intake import Received
 
 _log = logging.getLogger("adjudicator")
 
@@ -54,6 +57,8 @@ class Intake:
             return known[1]
         if self.policy is None:
             raise RuntimeError("a unit of work without an evidence policy was given a file")
+        from evidence.intake import receive
+
         received = receive(
             submission.file,
             submission.kind,

@@ -43,7 +43,6 @@ from sqlmodel import Session, col, select
 from adjudicator import repository, review_queue, snapshot
 from adjudicator.audit import Audit, audit_database, chain_and_head
 from adjudicator.auditlog import Break
-from adjudicator.casefile import default_rulebook
 from adjudicator.checkpoint import Checkpoint, Checkpoints, SigningKey
 from adjudicator.domain import Claim, Liability, Order, PlatformFinding, Remedy, claim_problem
 from adjudicator.errors import (
@@ -179,6 +178,8 @@ class Adjudicator:
         impossible = claim_problem(order, claim)
         if impossible is not None:
             raise UsageError(f"{impossible[0]}: {impossible[1]}")
+        from adjudicator.casefile import default_rulebook  # not the case-file models' import
+
         source, book = self.rulebook(rulebook or default_rulebook(order.category))
         outside = book.out_of_scope(order, claim)
         if outside is not None:
