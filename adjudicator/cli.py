@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -476,33 +476,30 @@ def _case_files(paths: list[Path]) -> list[Path]:
 
 
 def _replay(args: argparse.Namespace, out: TextIO) -> int:
-    from adjudicator.casefile import read_case
-    from adjudicator.replay import replay, replay_into
+    from adjudicator.replay import replay_many
 
     rulebook, registered = _operator_rulebooks(args)
     files = _case_files(args.paths)
     service = None
     if args.db is not None:
         service = _service(args.db, existing=False, rulebooks=args.register_rulebook)
+    if service is None:
+        results = _replayed_in_memory(files, rulebook, registered)
+    else:  # stored in batches of cases, each case all or nothing
+        results = replay_many(service, files, args.rulebook)
     invalid = mismatched = bugs = 0
-    for number, file in enumerate(files, start=1):
-        try:
-            case_file = read_case(file)
-            if service is None:
-                line = replay(case_file, rulebook or registered.get(case_file.rulebook)).output
-            else:
-                line = replay_into(service, case_file, args.rulebook)
-        except InvalidCase as exc:
+    for number, (file, line) in enumerate(results, start=1):
+        if isinstance(line, InvalidCase):
             invalid += 1
-            print(f"adjudicator: invalid case: {exc}", file=sys.stderr)
+            print(f"adjudicator: invalid case: {line}", file=sys.stderr)
             continue
-        except Exception as exc:
-            code, message = failure(exc)
+        if isinstance(line, Exception):
+            code, message = failure(line)
             if code != EXIT_BUG:  # the database or store failed: the next case would too
-                raise
+                raise line
             bugs += 1
             if args.debug:
-                traceback.print_exc()
+                traceback.print_exception(line)
             print(f"adjudicator: {file}: {message}", file=sys.stderr)
             continue
         if line.get("expected_match") is False:
@@ -523,6 +520,23 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
     if bugs:
         return EXIT_BUG
     return EXIT_USAGE if invalid else EXIT_REJECTED if mismatched else EXIT_OK
+
+
+def _replayed_in_memory(
+    files: list[Path], rulebook: Rulebook | None, registered: dict[str, Rulebook]
+) -> Iterator[tuple[Path, dict[str, Any] | Exception]]:
+    """Each case file replayed alone, in memory: its output line, or what stopped it."""
+    from adjudicator.casefile import read_case
+    from adjudicator.replay import replay
+
+    for file in files:
+        result: dict[str, Any] | Exception
+        try:
+            case_file = read_case(file)
+            result = replay(case_file, rulebook or registered.get(case_file.rulebook)).output
+        except Exception as exc:  # reported by the caller, which may go on
+            result = exc
+        yield file, result
 
 
 def _operator_rulebooks(args: argparse.Namespace) -> tuple[Rulebook | None, dict[str, Rulebook]]:

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from adjudicator.auditlog import MemoryJournal
-from adjudicator.casefile import CaseFile
-from adjudicator.errors import DisputeExists, InvalidCase, RefusedEvent, RulebookError
+from adjudicator.casefile import CaseFile, read_case
+from adjudicator.errors import (
+    AdjudicationError,
+    DisputeExists,
+    InvalidCase,
+    RefusedEvent,
+    RulebookError,
+)
 from adjudicator.examine import Examiner, Intake, scratch_store
 from adjudicator.rulebook import BUILTIN, Rulebook, builtin_reference, load_rulebook
 from adjudicator.workflow import Case, Event, Workflow, evidence_json
 from evidence import PriorEvidence, UnreadableEvidence
 
 if TYPE_CHECKING:  # the database layer is loaded only by a replay into a database
+    from adjudicator.repository import Unit
     from adjudicator.service import Adjudicator
 
 
@@ -57,14 +64,7 @@ def replay_into(
     every dispute already there. ``rulebook``: the operator's choice (a built-in id or a
     rulebook file) for every case; otherwise the
     case file's ``rulebook`` id (built in or registered with the service), never a path."""
-    try:
-        if rulebook is not None:
-            source, book = service.rulebook(rulebook)
-        else:
-            source, book = service.rulebook_by_id(case_file.rulebook)
-    except RulebookError as exc:
-        pointer = "" if rulebook is not None else "/rulebook"
-        raise InvalidCase(str(case_file.path), pointer, str(exc)) from exc
+    source, book = _service_rulebook(service, case_file, rulebook)
     case = new_case(case_file, book)
     intake = Intake(service.store, book.evidence_policy())
     try:
@@ -82,6 +82,142 @@ def replay_into(
     finally:
         intake.discard()  # what create committed is no longer here
     return outcome(case, case_file.expected)
+
+
+ReplayResult = dict[str, Any] | Exception
+"""A case replayed into a database: its output line, or why it was not stored."""
+Given = TypeVar("Given", bound=Path | CaseFile)
+
+
+def replay_many(
+    service: Adjudicator,
+    case_files: Iterable[Given],
+    rulebook: str | Path | None = None,
+    *,
+    batch: int | None = None,
+) -> Iterator[tuple[Given, ReplayResult]]:
+    """Replay cases into the service's database, ``batch`` cases a transaction (default
+    :data:`adjudicator.service.IMPORT_BATCH`), each still all or nothing, as
+    :func:`replay_into` would one by one: the same output lines, evidence reuse seeing every
+    case stored before (in the database or earlier in the batch), the log one chain.
+
+    Yields, in the order given, each case file (or path, read here) with its output line, or
+    with the exception that kept it out: :class:`InvalidCase` (an invalid case file, a
+    refused event, unreadable evidence, a case id already in the database; nothing of it is
+    stored), or another exception of that case alone (a bug in the adjudicator). The cases
+    of a batch are yielded once it has committed. A failed database raises, storing nothing
+    of the batch in progress; an evidence store that fails while a case's files are received
+    ends the batch before that case, which is stored and yielded first, then that case is
+    yielded with its exception (stop there: the next case would meet it too)."""
+    from adjudicator.service import IMPORT_BATCH
+
+    size = IMPORT_BATCH if batch is None else batch
+    if size < 1:
+        raise ValueError(f"batch {size}: at least 1 case a transaction")
+    files = iter(case_files)
+    while True:
+        prepared: list[tuple[Given, _Prepared | Exception]] = []
+        stop: tuple[Given, Exception] | None = None
+        for item in files:
+            try:
+                prepared.append((item, _prepare(service, item, rulebook)))
+            except AdjudicationError as exc:
+                prepared.append((item, exc))
+            except Exception as exc:  # the store failed, or a bug: stop here
+                stop = (item, exc)
+                break
+            if len(prepared) == size:
+                break
+        if not prepared and stop is None:
+            return
+        yield from _store(service, prepared)
+        if stop is not None:
+            yield stop
+
+
+@dataclass
+class _Prepared:
+    """A case file read, under its rulebook, its evidence received: ready to store."""
+
+    case_file: CaseFile
+    source: str
+    rulebook: Rulebook
+    intake: Intake
+
+
+def _prepare(service: Adjudicator, item: Path | CaseFile, rulebook: str | Path | None) -> _Prepared:
+    """What :func:`replay_into` does before its transaction, for one case of a batch."""
+    case_file = item if isinstance(item, CaseFile) else read_case(item)
+    source, book = _service_rulebook(service, case_file, rulebook)
+    new_case(case_file, book)  # out of its rulebook's scope: invalid, before any file is read
+    intake = Intake(service.store, book.evidence_policy())
+    try:
+        receive_evidence(case_file, intake)  # before the transaction: decoding holds no lock
+    except BaseException:
+        intake.discard()
+        raise
+    return _Prepared(case_file, source, book, intake)
+
+
+def _store(
+    service: Adjudicator, prepared: list[tuple[Given, _Prepared | Exception]]
+) -> Iterator[tuple[Given, ReplayResult]]:
+    """Store a batch of prepared cases in one transaction; each with its line or exception."""
+    from adjudicator.service import NewDispute
+
+    ready = [p for _, p in prepared if isinstance(p, _Prepared)]
+    disputes = [
+        NewDispute(
+            p.case_file.case_id,
+            p.source,
+            _maker(p.case_file, p.rulebook),
+            _driver(p.case_file),
+            p.intake,
+        )
+        for p in ready
+    ]
+    try:
+        stored = iter(service.create_many(disputes) if disputes else [])
+    finally:
+        for p in ready:
+            p.intake.discard()  # create_many kept what it stored; the rest goes
+    for item, each in prepared:
+        if not isinstance(each, _Prepared):
+            yield item, each
+            continue
+        result = next(stored)
+        if isinstance(result, DisputeExists):
+            path, case_id = str(each.case_file.path), each.case_file.case_id
+            yield item, InvalidCase(path, "/case_id", f"{case_id} is already in the database")
+        elif isinstance(result, Exception):
+            yield item, result
+        else:
+            yield item, outcome(result, each.case_file.expected)
+
+
+def _maker(case_file: CaseFile, book: Rulebook) -> Callable[[], Case]:
+    return lambda: new_case(case_file, book)
+
+
+def _driver(case_file: CaseFile) -> Callable[[Unit], None]:
+    def driving(unit: Unit) -> None:
+        drive(case_file, unit.case, unit.apply, unit.expire_next)
+
+    return driving
+
+
+def _service_rulebook(
+    service: Adjudicator, case_file: CaseFile, rulebook: str | Path | None
+) -> tuple[str, Rulebook]:
+    """The operator's ``rulebook`` for every case, else the case file's id (built in or
+    registered with the service); one that does not load makes the case invalid."""
+    try:
+        if rulebook is not None:
+            return service.rulebook(rulebook)
+        return service.rulebook_by_id(case_file.rulebook)
+    except RulebookError as exc:
+        pointer = "" if rulebook is not None else "/rulebook"
+        raise InvalidCase(str(case_file.path), pointer, str(exc)) from exc
 
 
 def receive_evidence(case_file: CaseFile, intake: Intake) -> None:

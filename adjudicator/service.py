@@ -23,7 +23,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -56,7 +56,7 @@ from adjudicator.errors import (
     UnknownDispute,
     UsageError,
 )
-from adjudicator.examine import Intake
+from adjudicator.examine import Examined, Intake
 from adjudicator.persistence import DisputeRow, EvidenceRow, epoch_us
 from adjudicator.review_queue import Waiting
 from adjudicator.rulebook import (
@@ -67,7 +67,9 @@ from adjudicator.rulebook import (
     load_rulebook,
 )
 from adjudicator.workflow import Case, Event, Submission
-from evidence import EvidencePolicy, FilesystemStore, Party
+from evidence import EvidencePolicy, FilesystemStore, Party, PriorEvidence
+from evidence.errors import StoreError
+from evidence.sharpness import hamming
 from evidence.store import Collected, ContentStore
 
 EVIDENCE_DIR_ENV = "ADJUDICATOR_EVIDENCE_DIR"
@@ -106,6 +108,26 @@ class Ticked:
 
     fired: int
     failed: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class NewDispute:
+    """One dispute for :meth:`Adjudicator.create_many` to store: how to make it before its
+    first event (called again if the batch is judged again), the rulebook source it keeps,
+    what to apply to it, and its evidence files, received before the batch is given."""
+
+    case_id: str
+    source: str
+    new_case: Callable[[], Case]
+    drive: Callable[[repository.Unit], None]
+    intake: Intake
+
+
+IMPORT_BATCH = 200
+"""How many new disputes :func:`adjudicator.replay.replay_many` (``replay --db``) stores per
+transaction: past some 100 the commit and the log head's lock are a small share of a
+case's cost, while a larger batch holds the writer lock (SQLite) or the head's lock
+(PostgreSQL) longer against other writers, delays output, and loses more work to a failure."""
 
 
 class Adjudicator:
@@ -665,6 +687,71 @@ class Adjudicator:
             intake.discard()
         return case
 
+    def create_many(self, disputes: Sequence[NewDispute]) -> list[Case | Exception]:
+        """Store many new disputes in one transaction, each still all or nothing: one result
+        per dispute, in order, the stored :class:`Case` or the exception that refused it
+        (:class:`DisputeExists` when its id is in the database, or earlier in ``disputes``;
+        whatever its ``new_case`` or ``drive`` raised, :class:`InvalidCase` or a bug). A
+        refused dispute leaves nothing: no rows, log entries, effects or evidence bytes.
+
+        Each dispute is driven in memory first, with one query for the ids already stored;
+        then every table gets one statement for the whole batch, and the log one append.
+        Evidence reuse sees the database and the evidence of the disputes before it in the
+        batch. If another writer stores one of the ids meanwhile, the batch is judged again
+        from the start, without it. Evidence bytes are kept once the batch commits. A failed
+        database or evidence store raises (SQLAlchemy's error, ``StoreError``, ``OSError``)
+        and stores nothing of the batch."""
+        try:
+            clashes = 0
+            while True:
+                try:
+                    results = self._create_batch(disputes)
+                    break
+                except DisputeExists:  # stored by another writer since the ids were read
+                    clashes += 1  # which drops that id: a batch clashes once per dispute at most
+                    if clashes > len(disputes):  # pragma: no cover - a bug, not a race
+                        raise
+            for dispute, result in zip(disputes, results, strict=True):
+                if isinstance(result, Case):
+                    dispute.intake.commit()
+            return results
+        finally:
+            for dispute in disputes:
+                dispute.intake.discard()  # what was committed is no longer there
+
+    def _create_batch(self, disputes: Sequence[NewDispute]) -> list[Case | Exception]:
+        """One attempt of :meth:`create_many`: raises :class:`DisputeExists` if a dispute was
+        stored by another writer after the ids were read (nothing of the batch is kept)."""
+        results: list[Case | Exception] = []
+        with Session(self.engine) as session, session.begin():
+            ids = sorted({dispute.case_id for dispute in disputes})
+            query = select(DisputeRow.case_id).where(col(DisputeRow.case_id).in_(ids))
+            taken = set(session.connection().execute(query).scalars()) if ids else set()
+            pending = _Pending()
+            writes: list[repository.Writes] = []
+            for dispute in disputes:
+                if dispute.case_id in taken:
+                    results.append(DisputeExists(dispute.case_id))
+                    continue
+                try:
+                    case = dispute.new_case()
+                    unit = repository.Unit(session, case, None, dispute.intake)
+                    unit.examiner.prior = _BatchPrior(unit.examiner.prior, pending)
+                    dispute.drive(unit)
+                    written = repository.Writes()
+                    written.add(unit, dispute.source)
+                except (SQLAlchemyError, OSError, StoreError, MemoryError):
+                    raise  # the database or the store failed: the batch is lost
+                except Exception as exc:  # this dispute's alone: refused
+                    results.append(exc)
+                    continue
+                taken.add(dispute.case_id)
+                pending.add(unit.examiner.examined)
+                writes.append(written)
+                results.append(case)
+            _merged(writes).flush(session)
+        return results
+
     def exists(self, case_id: str) -> bool:
         with Session(self.engine) as session:
             return session.get(DisputeRow, case_id) is not None
@@ -803,6 +890,61 @@ class Adjudicator:
                 f"{digest[:12]}… then, {book.digest[:12]}… now)"
             )
         return book
+
+
+class _Pending:
+    """The evidence of a batch's disputes driven so far, not yet written."""
+
+    def __init__(self) -> None:
+        self.sha256s: set[str] = set()
+        self.perceptual_hashes: list[str] = []
+
+    def add(self, examined: Iterable[Examined]) -> None:
+        """What the evidence rows of these items will hold (``repository._evidence_row``)."""
+        for item in examined:
+            if item.verdict.sha256:
+                self.sha256s.add(item.verdict.sha256)
+            phash = item.verdict.facts.get("perceptual_hash")
+            if isinstance(phash, str):
+                self.perceptual_hashes.append(phash)
+
+
+class _BatchPrior:
+    """The evidence of other disputes for one dispute of a batch: the database's (its own
+    prior, :class:`repository.DatabasePrior`) and that of the batch's earlier disputes, not
+    yet written. Within one batch no dispute id repeats, so all of it is another's."""
+
+    def __init__(self, stored: PriorEvidence, pending: _Pending) -> None:
+        self.stored, self.pending = stored, pending
+
+    def used_elsewhere(self, sha256: str) -> bool:
+        return sha256 in self.pending.sha256s or self.stored.used_elsewhere(sha256)
+
+    def near_duplicate(self, perceptual_hash: str, max_distance: int) -> str | None:
+        """The canonical answer over both: the nearest hash, ties by the smallest text."""
+        found = self.stored.near_duplicate(perceptual_hash, max_distance)
+        best = None if found is None else (hamming(perceptual_hash, found), found)
+        for other in self.pending.perceptual_hashes:
+            distance = hamming(perceptual_hash, other)
+            if distance <= max_distance and (best is None or (distance, other) < best):
+                best = (distance, other)
+        return None if best is None else best[1]
+
+
+def _merged(parts: list[repository.Writes]) -> repository.Writes:
+    """The writes of a batch's disputes as one, each table's rows in the batch's order, but
+    for the new dispute rows, sorted by id: writers inserting overlapping batches then take
+    the rows' locks in one order, so they wait for each other instead of deadlocking."""
+    merged = repository.Writes()
+    for part in parts:
+        for each in fields(repository.Writes):
+            mine, theirs = getattr(merged, each.name), getattr(part, each.name)
+            if isinstance(mine, list):
+                mine.extend(theirs)
+            else:  # a dict or a set
+                mine.update(theirs)
+    merged.new.sort(key=lambda row: str(row["case_id"]))
+    return merged
 
 
 EFFECTS_LIMIT = 1000
