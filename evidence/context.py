@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from evidence.errors import InvalidContext
 from evidence.instants import parse_instant
+from evidence.neardup import nearest
 
 
 class Party(StrEnum):
@@ -45,7 +46,8 @@ class PriorEvidence(Protocol):
     def used_elsewhere(self, sha256: str) -> bool: ...
 
     def near_duplicate(self, perceptual_hash: str, max_distance: int) -> str | None:
-        """The stored perceptual hash within ``max_distance`` bits, or None."""
+        """The stored perceptual hash within ``max_distance`` bits, or None: the nearest,
+        ties broken by the smallest hash text (:func:`evidence.neardup.nearest`)."""
         ...
 
 
@@ -60,12 +62,7 @@ class KnownEvidence:
         return sha256 in self.sha256s
 
     def near_duplicate(self, perceptual_hash: str, max_distance: int) -> str | None:
-        from evidence.sharpness import hamming
-
-        for other in self.perceptual_hashes:
-            if hamming(perceptual_hash, other) <= max_distance:
-                return other
-        return None
+        return nearest(perceptual_hash, self.perceptual_hashes, max_distance)
 
 
 @dataclass(frozen=True)
