@@ -56,6 +56,12 @@ class EventRow(SQLModel, table=True):
 
 class EvidenceRow(SQLModel, table=True):
     __tablename__ = "evidence"
+    # the near-duplicate look-up (evidence.neardup): an index per band of the photo's hash,
+    # holding the hash and the dispute too, so candidates are read from the indexes alone
+    __table_args__ = tuple(
+        Index(f"ix_evidence_phash_band{k}", f"phash_band{k}", "perceptual_hash", "case_id")
+        for k in range(4)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: str = Field(index=True)
@@ -64,6 +70,11 @@ class EvidenceRow(SQLModel, table=True):
     kind: str
     sha256: str = Field(index=True)
     perceptual_hash: str | None = None
+    # the perceptual hash cut in four 16-bit bands (evidence.neardup.bands); null: no hash
+    phash_band0: int | None = None
+    phash_band1: int | None = None
+    phash_band2: int | None = None
+    phash_band3: int | None = None
     accepted: bool
     submitted_at: str
     file: str  # the name it was submitted under (the bytes are in the store, by sha256)

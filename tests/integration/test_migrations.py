@@ -67,9 +67,9 @@ def test_an_empty_database_gets_the_newest_schema_exactly_as_declared(
     service.close()
 
 
-def test_the_revisions_are_0001_to_0005() -> None:
-    assert migrations.known() == ["0001", "0002", "0003", "0004", "0005"]
-    assert migrations.head() == "0005"
+def test_the_revisions_are_0001_to_0006() -> None:
+    assert migrations.known() == ["0001", "0002", "0003", "0004", "0005", "0006"]
+    assert migrations.head() == "0006"
 
 
 @pytest.mark.parametrize("old", migrations.known()[:-1])
