@@ -19,12 +19,14 @@ row matching any of them is a candidate, and :func:`nearest` keeps the candidate
 ``d``. No hash within ``d`` can be missed, and none beyond it is answered.
 
 Past :data:`MAX_RADIUS` (``d`` of 20 and more) :func:`lookups` returns None and the caller
-reads every stored hash instead. Measured at 10^6 evenly spread stored hashes (on a busy
-two-core machine; ``scripts/bench_neardup.py --distance D``), a look-up took, radius 1 to 6,
-about 3, 13-32, 90-130, 300-400, 850-1,160 and 1,180 ms against the scan's 1,150-2,100 ms:
-radius 5 (6,885 values a band, 42% of the rows as candidates) saves little even on even
-hashes, would cost more than the scan on skewed ones, and binds 27,540 values, near SQLite's
-limit of 32,766 a statement (radius 6 passes it).
+reads every stored hash instead. Timed at 10^6 evenly spread stored hashes with the cut-off
+raised (a busy two-core machine, SQLite and PostgreSQL), a look-up at radius 1 to 5 took about
+3, 13, 90-160, 300-490 and 850-1,500 ms (radius 6: 1,180 ms on SQLite), against the scan's
+1,150-2,800 ms. Radius 5 (6,885 values a band, 42% of the rows as candidates) saves little even
+on even hashes, would cost more than the scan on skewed ones, and binds 27,540 values, near
+SQLite's limit of 32,766 a statement (radius 6 passes it). Radius 4 still costs a few times
+less than the scan at 10^6 photos; on a small table the scan is cheaper at radius 3 and 4,
+but both are then fast. ``scripts/bench_neardup.py --distance D`` measures a distance.
 
 **Which bits make a band.** Band ``k`` takes the bits at (row, column) of the dHash's 8x8 grid
 with ``(row + column) % 4 == k``: two bits from every row and every column, spread over the
@@ -32,10 +34,11 @@ whole picture, rather than two whole rows. Real dHashes are not evenly spread: n
 bits compare overlapping pixels and agree far more often than chance, and a flat region (a
 sky, a white background, a dark room) gives runs of 0 bits. A band made of two adjacent rows
 would take the same value (0x0000 above all) in a large share of photos; a band sampled across
-the whole grid mixes regions and is far less skewed. Skew costs time, never answers: a probe
-whose band value, or a value near it, is common gets every row holding that value as a
-candidate, each checked and discarded, so a heavily skewed collection (many blank or
-near-identical photos) makes a look-up approach the cost of the scan it replaces, but it
+the whole grid mixes regions, so one flat region no longer decides it (reasoned, not measured:
+the 80 photos of the test corpus are too few to show skew either way). Skew costs time, never
+answers: a probe whose band value, or a value near it, is common gets every row holding that
+value as a candidate, each checked and discarded, so a heavily skewed collection (many blank
+or near-identical photos) makes a look-up approach the cost of the scan it replaces, but it
 still answers the same. Hashes that are all one value (a flat image hashes to 0) land in the
 same bucket of every band whatever the split.
 

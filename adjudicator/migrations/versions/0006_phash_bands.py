@@ -11,6 +11,11 @@ null bands. 16-bit values fit a 32-bit INTEGER everywhere. The bands are cut as
 :func:`evidence.neardup.bands` cuts them, which new rows use too: a change to that cut needs a
 revision of its own that fills them again.
 
+On PostgreSQL the indexes answer from themselves only for rows the visibility map knows all
+transactions see, and filling the bands rewrites every photo's row: until (auto)vacuum has been by,
+a look-up reads its candidates' rows too (about 20 ms a photo at 10^6 photos instead of 2-3).
+After upgrading a large database, run ``VACUUM ANALYZE evidence``.
+
 Revision ID: 0006
 Revises: 0005
 """
