@@ -21,6 +21,7 @@ from adjudicator.examine import Examiner, Intake, scratch_store
 from adjudicator.rulebook import BUILTIN, Rulebook, builtin_reference, load_rulebook
 from adjudicator.workflow import Case, Event, Workflow, evidence_json
 from evidence import PriorEvidence, UnreadableEvidence
+from evidence.store import ContentStore
 
 if TYPE_CHECKING:  # the database layer is loaded only by a replay into a database
     from adjudicator.repository import Unit
@@ -46,7 +47,7 @@ def replay(
     disputes its reuse and near-duplicate checks see (none by default)."""
     case = new_case(case_file, rulebook)
     journal = MemoryJournal()
-    intake = Intake(scratch_store(), case.rulebook.evidence_policy())
+    intake = intake_for(case_file, scratch_store(), case.rulebook)
     try:
         receive_evidence(case_file, intake)
         flow = Workflow(journal, Examiner(intake, prior))
@@ -66,7 +67,7 @@ def replay_into(
     case file's ``rulebook`` id (built in or registered with the service), never a path."""
     source, book = _service_rulebook(service, case_file, rulebook)
     case = new_case(case_file, book)
-    intake = Intake(service.store, book.evidence_policy())
+    intake = intake_for(case_file, service.store, book)
     try:
         receive_evidence(case_file, intake)  # before the transaction: decoding holds no lock
         service.create(
@@ -118,16 +119,22 @@ def replay_many(
     while True:
         prepared: list[tuple[Given, _Prepared | Exception]] = []
         stop: tuple[Given, Exception] | None = None
-        for item in files:
-            try:
-                prepared.append((item, _prepare(service, item, rulebook)))
-            except AdjudicationError as exc:
-                prepared.append((item, exc))
-            except Exception as exc:  # the store failed, or a bug: stop here
-                stop = (item, exc)
-                break
-            if len(prepared) == size:
-                break
+        try:
+            for item in files:
+                try:
+                    prepared.append((item, _prepare(service, item, rulebook)))
+                except AdjudicationError as exc:
+                    prepared.append((item, exc))
+                except Exception as exc:  # the store failed, or a bug: stop here
+                    stop = (item, exc)
+                    break
+                if len(prepared) == size:
+                    break
+        except BaseException:  # interrupted: the received files of the batch go
+            for _, each in prepared:
+                if isinstance(each, _Prepared):
+                    each.intake.discard()
+            raise
         if not prepared and stop is None:
             return
         yield from _store(service, prepared)
@@ -142,6 +149,7 @@ class _Prepared:
     case_file: CaseFile
     source: str
     rulebook: Rulebook
+    case: Case  # before its first event
     intake: Intake
 
 
@@ -149,14 +157,14 @@ def _prepare(service: Adjudicator, item: Path | CaseFile, rulebook: str | Path |
     """What :func:`replay_into` does before its transaction, for one case of a batch."""
     case_file = item if isinstance(item, CaseFile) else read_case(item)
     source, book = _service_rulebook(service, case_file, rulebook)
-    new_case(case_file, book)  # out of its rulebook's scope: invalid, before any file is read
-    intake = Intake(service.store, book.evidence_policy())
+    case = new_case(case_file, book)  # out of its rulebook's scope: invalid before any file
+    intake = intake_for(case_file, service.store, book)
     try:
         receive_evidence(case_file, intake)  # before the transaction: decoding holds no lock
     except BaseException:
         intake.discard()
         raise
-    return _Prepared(case_file, source, book, intake)
+    return _Prepared(case_file, source, book, case, intake)
 
 
 def _store(
@@ -170,7 +178,7 @@ def _store(
         NewDispute(
             p.case_file.case_id,
             p.source,
-            _maker(p.case_file, p.rulebook),
+            _maker(p),
             _driver(p.case_file),
             p.intake,
         )
@@ -195,8 +203,14 @@ def _store(
             yield item, outcome(result, each.case_file.expected)
 
 
-def _maker(case_file: CaseFile, book: Rulebook) -> Callable[[], Case]:
-    return lambda: new_case(case_file, book)
+def _maker(prepared: _Prepared) -> Callable[[], Case]:
+    """The prepared case the first time; a new one each time the batch is judged again."""
+    fresh = [prepared.case]
+
+    def make() -> Case:
+        return fresh.pop() if fresh else new_case(prepared.case_file, prepared.rulebook)
+
+    return make
 
 
 def _driver(case_file: CaseFile) -> Callable[[Unit], None]:
@@ -218,6 +232,13 @@ def _service_rulebook(
     except RulebookError as exc:
         pointer = "" if rulebook is not None else "/rulebook"
         raise InvalidCase(str(case_file.path), pointer, str(exc)) from exc
+
+
+def intake_for(case_file: CaseFile, store: ContentStore, book: Rulebook) -> Intake:
+    """Where the case's evidence files are received, held to its rulebook's evidence policy;
+    a case without files needs no policy (working one out is a twentieth of a short replay)."""
+    has_files = any(event.evidence for event in case_file.events)
+    return Intake(store, book.evidence_policy() if has_files else None)
 
 
 def receive_evidence(case_file: CaseFile, intake: Intake) -> None:
