@@ -1,29 +1,37 @@
 """Auditing the decision log: the chain, its head, what it records, and signed checkpoints.
 
-:func:`audit_database` reads, in one snapshot of the database, every log entry (once, oldest
-first), the ``log_head`` row, and every dispute with its decisions and evidence rows, and
-reports every problem it finds (:class:`Audit`): the first broken link of the chain; a head
-that does not name the last entry; an entry whose row's columns disagree with it; each
-stored dispute field that is not what the dispute's entries say (:mod:`adjudicator.logcheck`);
-and each checkpoint line that is malformed, not signed by the key given, or that the log no
-longer extends (:mod:`adjudicator.checkpoint`). :func:`audit_lines` does the chain and the
-checkpoints for an exported log. Damaged data is always a problem in the report, never an
-exception.
+:func:`audit_database` reads, in one snapshot of the database, the log, the ``log_head`` row,
+and every dispute with its decisions and evidence rows, and reports every problem it finds
+(:class:`Audit`): the first broken link of the chain; a head that does not name the last
+entry; an entry whose row's columns disagree with it; each stored dispute field that is not
+what the dispute's entries say (:mod:`adjudicator.logcheck`); and each checkpoint line that is
+malformed, not signed by the key given, or that the log no longer extends
+(:mod:`adjudicator.checkpoint`). :func:`audit_lines` does the chain and the checkpoints for an
+exported log. Damaged data is always a problem in the report, never an exception.
+
+It reads in constant memory, however long the log: every query is streamed in chunks (a
+server-side cursor on PostgreSQL) and nothing is kept of an entry once it is checked. The log
+is read twice: oldest first for the chain, then dispute by dispute (by its ``case_id`` column,
+which is indexed) beside the disputes, decisions and evidence tables read in the same order,
+so that each dispute is held to its entries and forgotten before the next. The only entries
+kept from the first read to the second are those whose row's ``case_id`` column names another
+dispute than the entry does (damage, reported as such): each is read with its own dispute's.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import heapq
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import groupby
-from typing import Any, TypeVar
+from itertools import chain, groupby
+from operator import attrgetter
+from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Executable, Table
 from sqlalchemy import select as core_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from adjudicator.auditlog import GENESIS, Break, Chain, Problem
+from adjudicator.auditlog import GENESIS, Break, Chain, Problem, parse_json
 from adjudicator.checkpoint import (
     Checkpoint,
     Checkpoints,
@@ -59,41 +67,43 @@ class Audit:
 
 @dataclass
 class _Reading:
-    """One pass over the log's entries: the chain, the hashes checkpoints and the head need,
-    and what each dispute's entries say."""
+    """One pass over the log's entries, oldest first: the chain, the hashes checkpoints and
+    the head need, and the entries filed under another dispute's row (by their dispute, with
+    their row's ``seq``)."""
 
     wanted: set[int]
     chain: Chain = field(default_factory=Chain)
     hashes: dict[int, str | None] = field(default_factory=dict)
     last: str | None = GENESIS
-    told: dict[str, Told] = field(default_factory=dict)
+    misfiled: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     def text(self, text: str) -> dict[str, Any] | None:
         """The next entry as stored text; the entry, if it is a JSON object."""
         try:
-            entry = json.loads(text)
+            entry = parse_json(text)
         except (ValueError, RecursionError):
             self.chain.unreadable("is not JSON")
             self._hashed(None)
             return None
-        return self.entry(entry)
+        if not isinstance(entry, dict):
+            return self.entry(entry)
+        self._hashed(self.chain.add_parsed(entry))
+        return entry
 
     def entry(self, entry: object) -> dict[str, Any] | None:
         self._hashed(self.chain.add(entry))
         return entry if isinstance(entry, dict) else None
 
-    def told_by(self, entry: dict[str, Any]) -> None:
-        """Add the entry to what its dispute's entries say."""
+    def filed(self, entry: dict[str, Any], seq: Any, column: Any) -> None:
+        """Where the entry is read with its dispute's entries: by its row's ``case_id``
+        column, or, when that names another dispute, from what is kept here."""
         case_id = entry.get("case_id")
         if not isinstance(case_id, str):
             where = f"entry {self.chain.count}"
             self.problems.append(Problem(where, f"names no dispute (case_id {case_id!r})"))
-            return
-        told = self.told.get(case_id)
-        if told is None:
-            told = self.told[case_id] = Told(case_id)
-        told.observe(entry)
+        elif case_id != column:
+            self.misfiled.setdefault(case_id, []).append((seq, entry))
 
     def _hashed(self, digest: str | None) -> None:
         self.last = digest
@@ -124,21 +134,13 @@ def audit_database(
     problems += _chain(reading)
     problems += _head_problems(head, reading)
     problems += reading.problems
-    stored_ids: set[str] = set()
-    for stored in _disputes(session):
-        stored_ids.add(stored.case_id)
-        told = reading.told.get(stored.case_id)
-        problems += compare(told, stored, _loader(rulebook, stored))
-    problems += _unstored(reading.told, stored_ids)
-    decisions = select(DecisionRow).order_by(col(DecisionRow.case_id), col(DecisionRow.id))
-    decided = session.exec(decisions.execution_options(yield_per=500))
-    problems += _rows(decided, reading.told, compare_decisions, "decisions")
-    evidence = select(EvidenceRow).order_by(col(EvidenceRow.case_id), col(EvidenceRow.id))
-    submitted = session.exec(evidence.execution_options(yield_per=500))
-    problems += _rows(submitted, reading.told, compare_evidence, "evidence")
+    held = _hold_disputes(session, reading.misfiled, rulebook)
+    problems += held.disputes + held.unstored
+    problems += held.decisions + held.decisions_unrowed
+    problems += held.evidence + held.evidence_unrowed
     problems += _extended(signed, reading)
     count = reading.chain.count
-    return Audit(count, len(stored_ids), len(signed), tuple(problems), reading.last or "")
+    return Audit(count, held.stored, len(signed), tuple(problems), reading.last or "")
 
 
 def chain_and_head(session: Session) -> tuple[int, Break | None]:
@@ -153,17 +155,32 @@ def chain_and_head(session: Session) -> tuple[int, Break | None]:
     return reading.chain.count, _head_break(head, reading)
 
 
+CHUNK = 1000
+"""Rows fetched at a time: what a read of the log holds in memory, whatever its length."""
+_LOG: Table = LogRow.__table__  # type: ignore[attr-defined]
+_DECISIONS: Table = DecisionRow.__table__  # type: ignore[attr-defined]
+_EVIDENCE: Table = EvidenceRow.__table__  # type: ignore[attr-defined]
+
+
+def _streamed(session: Session, query: Executable) -> Iterator[Any]:
+    """The rows of ``query``, fetched ``CHUNK`` at a time, in the session's transaction."""
+    result = session.connection().execute(query.execution_options(yield_per=CHUNK))
+    return chain.from_iterable(result.partitions())
+
+
 def _read_log(session: Session, wanted: set[int], *, full: bool) -> _Reading:
-    """One pass over the log; ``full``: also each row's columns and what each dispute's
-    entries say."""
+    """One pass over the log, oldest first; ``full``: also each row's columns, and where
+    each entry is read with its dispute's."""
     reading = _Reading(wanted)
-    query = select(LogRow.seq, LogRow.case_id, LogRow.hash, LogRow.entry).order_by(col(LogRow.seq))
-    for seq, case_id, digest, text in session.exec(query.execution_options(yield_per=1000)):
+    columns = (_LOG.c.seq, _LOG.c.case_id, _LOG.c.hash, _LOG.c.entry) if full else (_LOG.c.entry,)
+    for row in _streamed(session, core_select(*columns).order_by(_LOG.c.seq)):
+        text = row[-1]
         entry = reading.text(text) if isinstance(text, str) else reading.entry(None)
         if entry is None or not full:
             continue
+        seq, case_id, digest = row[0], row[1], row[2]
         reading.problems += _columns(reading.chain.count, entry, seq, case_id, digest)
-        reading.told_by(entry)
+        reading.filed(entry, seq, case_id)
     return reading
 
 
@@ -233,49 +250,135 @@ _STORED = core_select(
     _DISPUTES.c.rulebook_digest,
     _DISPUTES.c.snapshot,
     _DISPUTES.c.order_id,
-).order_by(_DISPUTES.c.case_id)
-
-
-def _disputes(session: Session) -> Iterator[StoredDispute]:
-    for row in session.execute(_STORED.execution_options(yield_per=500)):
-        yield StoredDispute(*row)
+)
 
 
 def _loader(rulebook: RulebookLoader, stored: StoredDispute) -> Callable[[], Rulebook]:
     return lambda: rulebook(stored.rulebook, stored.rulebook_digest)
 
 
-def _unstored(told: dict[str, Told], stored: set[str]) -> list[Problem]:
-    return [
-        Problem(
-            f"dispute {case_id}",
-            f"has {told[case_id].entries} entries in the log but is not stored (its row was "
-            "deleted)",
-        )
-        for case_id in sorted(set(told) - stored)
-    ]
+@dataclass
+class _Held:
+    """What holding each dispute to its entries found, by kind, each kind in the order of
+    the disputes' ids; ``*_unrowed``: the disputes whose entries have rows of that kind but
+    the table none."""
+
+    stored: int = 0
+    disputes: list[Problem] = field(default_factory=list)
+    unstored: list[Problem] = field(default_factory=list)
+    decisions: list[Problem] = field(default_factory=list)
+    decisions_unrowed: list[Problem] = field(default_factory=list)
+    evidence: list[Problem] = field(default_factory=list)
+    evidence_unrowed: list[Problem] = field(default_factory=list)
 
 
-_Row = TypeVar("_Row", DecisionRow, EvidenceRow)
+def _hold_disputes(
+    session: Session,
+    misfiled: dict[str, list[tuple[int, dict[str, Any]]]],
+    rulebook: RulebookLoader,
+) -> _Held:
+    """Each dispute, one at a time in the order of their ids, held to its entries: its
+    stored row, its decisions rows and its evidence rows. The four tables are read side by
+    side in that order, each streamed."""
+    ordered = _in_id_order(session)
+    log = core_select(_LOG.c.case_id, _LOG.c.seq, _LOG.c.entry)
+    decisions = core_select(_DECISIONS).order_by(ordered(_DECISIONS.c.case_id), _DECISIONS.c.id)
+    evidence = core_select(_EVIDENCE).order_by(ordered(_EVIDENCE.c.case_id), _EVIDENCE.c.id)
+    streams = (
+        _grouped(_streamed(session, log.order_by(ordered(_LOG.c.case_id), _LOG.c.seq))),
+        _grouped(_streamed(session, _STORED.order_by(ordered(_DISPUTES.c.case_id)))),
+        _grouped(_streamed(session, decisions)),
+        _grouped(_streamed(session, evidence)),
+        iter(sorted(misfiled.items())),
+    )
+    held = _Held()
+    for case_id, (rows, stored, decided, submitted, strays) in _side_by_side(streams):
+        told = _told(case_id, rows or [], strays or [])
+        if stored:
+            held.stored += 1
+            dispute = StoredDispute(*stored[0])
+            held.disputes += compare(told, dispute, _loader(rulebook, dispute))
+        elif told is not None:
+            held.unstored.append(
+                Problem(
+                    f"dispute {case_id}",
+                    f"has {told.entries} entries in the log but is not stored (its row was "
+                    "deleted)",
+                )
+            )
+        if decided:
+            held.decisions += compare_decisions(case_id, told, decided)
+        elif told is not None and told.decisions:
+            held.decisions_unrowed += compare_decisions(case_id, told, [])
+        if submitted:
+            held.evidence += compare_evidence(case_id, told, submitted)
+        elif told is not None and told.evidence:
+            held.evidence_unrowed += compare_evidence(case_id, told, [])
+    return held
 
 
-def _rows(
-    rows: Iterable[_Row],
-    told: dict[str, Told],
-    check: Callable[[str, Told | None, Sequence[_Row]], list[Problem]],
-    kind: str,
-) -> list[Problem]:
-    """Each dispute's rows (ordered by dispute, then as written) against its entries; and
-    the disputes whose entries have rows of that kind, but the table none."""
-    found: list[Problem] = []
-    seen: set[str] = set()
-    for case_id, group in groupby(rows, key=lambda row: row.case_id):
-        seen.add(case_id)
-        found += check(case_id, told.get(case_id), list(group))
-    for case_id in sorted(set(told) - seen):
-        if told[case_id].decisions if kind == "decisions" else told[case_id].evidence:
-            found += check(case_id, told[case_id], [])
-    return found
+def _in_id_order(session: Session) -> Callable[[ColumnElement[str]], ColumnElement[str]]:
+    """A dispute id column as ordered here: by code point (PostgreSQL's collation may order
+    text otherwise; SQLite's compares the UTF-8 bytes, which is code point order)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return lambda column: column.collate("C")
+    return lambda column: column
+
+
+def _grouped(rows: Iterator[Any]) -> Iterator[tuple[str, list[Any]]]:
+    """Rows with a ``case_id`` column, in runs of the same dispute."""
+    for case_id, run in groupby(rows, key=_CASE_ID):
+        yield case_id, list(run)
+
+
+_CASE_ID = attrgetter("case_id")
+
+
+def _side_by_side(
+    streams: tuple[Iterator[tuple[str, Any]], ...],
+) -> Iterator[tuple[str, list[Any]]]:
+    """Streams of (dispute id, what) in id order, merged: each id once, with what each
+    stream has for it (None where it has nothing)."""
+    heads = [next(stream, None) for stream in streams]
+    while True:
+        present = [head[0] for head in heads if head is not None]
+        if not present:
+            return
+        case_id = min(present)
+        found: list[Any] = []
+        for index, head in enumerate(heads):
+            if head is not None and head[0] == case_id:
+                found.append(head[1])
+                heads[index] = next(streams[index], None)
+            else:
+                found.append(None)
+        yield case_id, found
+
+
+def _told(case_id: str, rows: list[Any], strays: list[tuple[int, dict[str, Any]]]) -> Told | None:
+    """What a dispute's entries say, read oldest first (by their rows' ``seq``): those of
+    its rows that are about it, and the entries about it filed under other disputes' rows;
+    None when there is none."""
+    told = None
+    filed = ((row[1], entry) for row in rows if (entry := _about(row[2], case_id)) is not None)
+    for _, entry in heapq.merge(filed, strays, key=lambda pair: pair[0]) if strays else filed:
+        if told is None:
+            told = Told(case_id)
+        told.observe(entry)
+    return told
+
+
+def _about(text: Any, case_id: str) -> dict[str, Any] | None:
+    """The entry stored as ``text``, if it is a JSON object about the dispute ``case_id``."""
+    if not isinstance(text, str):
+        return None
+    try:
+        entry = parse_json(text)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(entry, dict) and entry.get("case_id") == case_id:
+        return entry
+    return None
 
 
 def _checkpoints(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.scanner
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from json import encoder as _json_encoder
@@ -37,6 +38,46 @@ def canonical(entry: dict[str, Any]) -> bytes:
     # sort_keys, skipkeys, allow_nan
     encode = _MAKE_ENCODER({}, _ENCODER.default, _ENCODE_STR, None, ":", ",", True, False, True)
     return "".join(encode(entry, 0)).encode()
+
+
+# One encoder for the entries a check reads: JSON it parsed is a tree, so the check for
+# circular references (a fresh dict of markers per call) has nothing to find; without it, one
+# C encoder serves every entry. Anything else it is given fails all the same (a cycle as a
+# RecursionError instead of a ValueError).
+_TREE_ENCODE = (
+    None
+    if _MAKE_ENCODER is None
+    else _MAKE_ENCODER(None, _ENCODER.default, _ENCODE_STR, None, ":", ",", True, False, True)
+)
+
+
+# json.loads's own scanner (typeshed wants its context typed as a scanner; json passes this)
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+_SPACE = " \t\n\r"  # the whitespace JSON allows around a value
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads(text)`` of a str, without its layers of calls (what :meth:`Chain` readers
+    do for every entry): the same value, or a ``JSONDecodeError`` (a ``ValueError``) where it
+    raises one, or a ``RecursionError`` for nesting too deep."""
+    if text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    start = len(text) - len(text.lstrip(_SPACE))
+    try:
+        value, end = _SCAN(text, start)
+    except StopIteration as stop:
+        raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+    if len(text.rstrip(_SPACE)) > end:
+        after = end + len(text[end:]) - len(text[end:].lstrip(_SPACE))
+        raise json.JSONDecodeError("Extra data", text, after)
+    return value
+
+
+def _canonical_tree(entry: dict[str, Any]) -> bytes:
+    """:func:`canonical` of an entry that holds no cycle (one parsed from JSON text)."""
+    if _TREE_ENCODE is None:  # pragma: no cover - Python without the _json accelerator
+        return canonical(entry)
+    return "".join(_TREE_ENCODE(entry, 0)).encode()
 
 
 def seal(seq: int, prev: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -78,6 +119,9 @@ def verify(entries: Iterable[object]) -> Break | None:
     return chain.broken
 
 
+_ABSENT = object()
+
+
 class Chain:
     """The chain checked one entry at a time: feed it the entries oldest first.
 
@@ -101,10 +145,32 @@ class Chain:
         try:
             digest = hashlib.sha256(canonical(body)).hexdigest()
         except (UnicodeEncodeError, ValueError, TypeError, RecursionError):
-            # a lone surrogate, or a value JSON cannot hold: the log never has them
-            self._break("holds what no entry of the log can (not UTF-8 text)")
-            self._prev = str(entry.get("hash"))
+            self._unencodable(entry.get("hash"))
             return None
+        return self._linked(entry, digest)
+
+    def add_parsed(self, entry: dict[str, Any]) -> str | None:
+        """:meth:`add` for an entry just parsed from JSON text, which the caller hands over:
+        the same check, without copying the entry (its ``hash`` is taken out while the rest
+        is encoded, then put back, last)."""
+        self.count += 1
+        stated = entry.pop("hash", _ABSENT)
+        try:
+            digest = hashlib.sha256(_canonical_tree(entry)).hexdigest()
+        except (UnicodeEncodeError, ValueError, TypeError, RecursionError):
+            self._unencodable(None if stated is _ABSENT else stated)
+            return None
+        finally:
+            if stated is not _ABSENT:
+                entry["hash"] = stated
+        return self._linked(entry, digest)
+
+    def _unencodable(self, stated: object) -> None:
+        # a lone surrogate, or a value JSON cannot hold: the log never has them
+        self._break("holds what no entry of the log can (not UTF-8 text)")
+        self._prev = str(stated)
+
+    def _linked(self, entry: dict[str, Any], digest: str) -> str:
         if self.broken is None:
             if entry.get("seq") != self.count:
                 self._break(f"has seq {entry.get('seq')!r} where {self.count} belongs")

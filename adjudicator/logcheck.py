@@ -22,13 +22,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
-from adjudicator.auditlog import Problem
+from adjudicator.auditlog import Problem, parse_json
 from adjudicator.domain import REMEDIES, Remedy, money
 from adjudicator.errors import AdjudicationError
 from adjudicator.facts import facts_digest
-from adjudicator.persistence import DecisionRow, EvidenceRow, epoch_us
+from adjudicator.persistence import epoch_us
 from adjudicator.rulebook import DELIVERY_DEADLINE, Rulebook
 
 __all__ = ["StoredDispute", "Told", "compare", "compare_decisions", "compare_evidence"]
@@ -236,6 +236,34 @@ class Told:
 _SEALING = frozenset({"seq", "prev", "hash"})
 
 
+class DecisionColumns(Protocol):
+    """A row of the ``decisions`` table (a ``DecisionRow``, or the row as read)."""
+
+    @property
+    def at(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+
+
+class EvidenceColumns(Protocol):
+    """A row of the ``evidence`` table (an ``EvidenceRow``, or the row as read)."""
+
+    @property
+    def evidence_id(self) -> str: ...
+    @property
+    def party(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def accepted(self) -> bool: ...
+    @property
+    def submitted_at(self) -> str: ...
+    @property
+    def verdict(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class StoredDispute:
     """A dispute's row as the database holds it."""
@@ -275,7 +303,7 @@ def compare(
         out.note("is stored but has no entries in the log (they were deleted)")
         return out.found
     try:
-        data = json.loads(stored.snapshot)
+        data = parse_json(stored.snapshot)
     except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
@@ -455,7 +483,7 @@ def _deadline(
 
 
 def compare_decisions(
-    case_id: str, told: Told | None, rows: Sequence[DecisionRow]
+    case_id: str, told: Told | None, rows: Sequence[DecisionColumns]
 ) -> list[Problem]:
     """The dispute's rows in the decisions table, against its decision entries."""
     out = _Differences(case_id)
@@ -476,7 +504,7 @@ def compare_decisions(
         for name in ("liability", "remedy", "refund_amount", "rulebook", "rulebook_digest"):
             out.check(f"{label} {name}", getattr(row, name), decision.get(name), where)
         try:
-            body = json.loads(row.body)
+            body = parse_json(row.body)
         except (ValueError, RecursionError):
             body = row.body
         if not _same(body, entry):
@@ -484,7 +512,9 @@ def compare_decisions(
     return out.found
 
 
-def compare_evidence(case_id: str, told: Told | None, rows: Sequence[EvidenceRow]) -> list[Problem]:
+def compare_evidence(
+    case_id: str, told: Told | None, rows: Sequence[EvidenceColumns]
+) -> list[Problem]:
     """The dispute's rows in the evidence table, against its evidence entries."""
     out = _Differences(case_id)
     logged = [] if told is None else told.evidence
@@ -509,7 +539,7 @@ def compare_evidence(case_id: str, told: Told | None, rows: Sequence[EvidenceRow
             f"{label}.submitted_at", _instant(row.submitted_at), _instant(entry.get("at")), where
         )
         try:
-            verdict = _object(json.loads(row.verdict))
+            verdict = _object(parse_json(row.verdict))
         except (ValueError, RecursionError):
             verdict = {}
         for name in ("accepted", "kind", "sha256", "reasons"):
@@ -562,9 +592,34 @@ def _instant(value: Any) -> Any:
 
 
 def _same(stored: Any, told: Any) -> bool:
+    kind = type(stored)
+    if kind is type(told) and kind in _PLAIN:  # equal exactly when their canonical texts are
+        return bool(stored == told)
     if isinstance(stored, datetime) or isinstance(told, datetime):
         return isinstance(stored, datetime) and isinstance(told, datetime) and stored == told
-    return _canonical(stored) == _canonical(told)
+    return _identical(stored, told) or _canonical(stored) == _canonical(told)
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are the same JSON value of the very same types, which
+    :func:`_canonical` then writes alike: the quick answer for what is equal (as every field
+    of an intact dispute is). False says nothing: the canonical texts are compared then
+    (1 and 1.0, a tuple and a list, a Decimal and its string, -0.0 and 0.0)."""
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind in _PLAIN:
+        return bool(a == b)
+    if kind is dict:
+        return len(a) == len(b) and all(
+            type(key) is str and key in b and _identical(value, b[key]) for key, value in a.items()
+        )
+    if kind is list:
+        return len(a) == len(b) and all(map(_identical, a, b))
+    return False
 
 
 def _canonical(value: Any) -> str:
