@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from adjudicator.cli_inputs import case_files, check_url, rulebook_argument, service_on
 from adjudicator.cli_whatif import add_rules_diff, add_whatif
 from adjudicator.errors import (
     AdjudicationError,
@@ -32,7 +33,6 @@ from evidence.kinds import EvidenceKind
 if TYPE_CHECKING:
     from adjudicator.audit import Audit
     from adjudicator.rulebook import Rulebook
-    from adjudicator.service import Adjudicator
     from evidence import EvidencePolicy, Verdict
 
 EXIT_OK = 0
@@ -373,32 +373,6 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _service(url: str, *, existing: bool, rulebooks: Sequence[Path] = ()) -> Adjudicator:
-    """The service on ``url``; ``existing``: an SQLite file must already be there (reading
-    commands never create an empty database by mistake)."""
-    from adjudicator.service import Adjudicator
-
-    _check_url(url, existing=existing)
-    try:
-        return Adjudicator.from_url(url, rulebooks=rulebooks)
-    except RulebookError as exc:
-        raise UsageError(f"--register-rulebook: {exc}") from None
-
-
-def _check_url(url: str, *, existing: bool) -> None:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise UsageError(f"--db {url}: not a database URL: {exc}") from None
-    database = parsed.database or ":memory:"
-    local = parsed.get_backend_name() == "sqlite" and database != ":memory:"
-    if existing and local and not Path(database).is_file():
-        raise UsageError(f"--db {url}: no such database file {database}")
-
-
 def _json_object(option: str, text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
@@ -440,7 +414,7 @@ def _evidence_policy(rulebook: str) -> EvidencePolicy:
     from adjudicator.rulebook import RulebookError, load_rulebook
 
     try:
-        return load_rulebook(_rulebook_argument("--rulebook", rulebook)).evidence_policy()
+        return load_rulebook(rulebook_argument("--rulebook", rulebook)).evidence_policy()
     except RulebookError as exc:
         raise UsageError(f"rulebook: {exc}") from None
 
@@ -463,26 +437,14 @@ def _describe(file: str, verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
-def _case_files(paths: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.json")))
-        elif path.exists():  # not a regular file: read_case says so, as an invalid case
-            files.append(path)
-        else:
-            raise UsageError(f"{path}: no such file or folder")
-    return files
-
-
 def _replay(args: argparse.Namespace, out: TextIO) -> int:
     from adjudicator.replay import replay_many
 
     rulebook, registered = _operator_rulebooks(args)
-    files = _case_files(args.paths)
+    files = case_files(args.paths)
     service = None
     if args.db is not None:
-        service = _service(args.db, existing=False, rulebooks=args.register_rulebook)
+        service = service_on(args.db, existing=False, rulebooks=args.register_rulebook)
     if service is None:
         results = _replayed_in_memory(files, rulebook, registered)
     else:  # stored in batches of cases, each case all or nothing
@@ -546,7 +508,7 @@ def _operator_rulebooks(args: argparse.Namespace) -> tuple[Rulebook | None, dict
     registered: dict[str, Rulebook] = {}
     try:
         if args.rulebook is not None:
-            args.rulebook = _rulebook_argument("--rulebook", args.rulebook)
+            args.rulebook = rulebook_argument("--rulebook", args.rulebook)
         rulebook = None if args.rulebook is None else load_rulebook(args.rulebook)
         for path in args.register_rulebook:
             book = load_rulebook(path)
@@ -576,31 +538,13 @@ def _rules_check(args: argparse.Namespace, out: TextIO) -> int:
     from adjudicator.rulebook import load_rulebook
 
     try:
-        book = load_rulebook(_rulebook_argument("rules check", args.file))
+        book = load_rulebook(rulebook_argument("rules check", args.file))
     except RulebookError as exc:
         for problem in exc.problems:
             out.write(f"{problem}\n")
         return EXIT_REJECTED
     out.write(f"{book.label}: sound (digest {book.digest})\n")
     return EXIT_OK
-
-
-def _rulebook_argument(option: str, given: str | Path) -> str | Path:
-    """A built-in rulebook's id, or a file: an id-like name that is neither is a usage
-    error (exit 2), not an unsound rulebook."""
-    from adjudicator.rulebook import BUILTIN, RULEBOOK_ID, builtin_reference
-
-    text = str(given)
-    if builtin_reference(text) is not None:
-        return text
-    path = Path(text)
-    if not path.exists():
-        if RULEBOOK_ID.fullmatch(text):
-            raise UsageError(
-                f"{option}: no rulebook {text!r}: built in are {', '.join(BUILTIN)}, or name a file"
-            )
-        raise UsageError(f"{option}: no such rulebook file {text}")
-    return path
 
 
 def _schema(args: argparse.Namespace, out: TextIO) -> int:
@@ -625,7 +569,7 @@ def _audit_verify(args: argparse.Namespace, out: TextIO) -> int:
     if args.checkpoint is not None:
         checkpoints = Checkpoints.read(args.checkpoint, load_verify_key(args.public_key))
     if args.db is not None:
-        service = _service(args.db, existing=True)
+        service = service_on(args.db, existing=True)
         try:
             return _verified(out, args.db, service.audit(checkpoints))
         finally:
@@ -675,7 +619,7 @@ def _audit_checkpoint(args: argparse.Namespace, out: TextIO) -> int:
     after = None
     if args.checkpoint is not None:
         after = Checkpoints.read(args.checkpoint, key.public, first=True)
-    service = _service(args.db, existing=True)
+    service = service_on(args.db, existing=True)
     try:
         # the one place a checkpoint's time is read: the operator's clock, never the log's
         signed = service.checkpoint(key, at=datetime.now(UTC), after=after)
@@ -691,7 +635,7 @@ def _audit_checkpoint(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _store_gc(args: argparse.Namespace, out: TextIO) -> int:
-    service = _service(args.db, existing=True)
+    service = service_on(args.db, existing=True)
     done = service.collect_garbage(grace_seconds=args.grace)
     service.close()
     out.write(
@@ -703,7 +647,7 @@ def _store_gc(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _audit_export(args: argparse.Namespace, out: TextIO) -> int:
-    service = _service(args.db, existing=True)
+    service = service_on(args.db, existing=True)
     for entry in service.log():
         out.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
     service.close()
@@ -713,7 +657,7 @@ def _audit_export(args: argparse.Namespace, out: TextIO) -> int:
 def _show(args: argparse.Namespace, out: TextIO) -> int:
     from adjudicator.replay import outcome
 
-    service = _service(args.db, existing=True)
+    service = service_on(args.db, existing=True)
     line = outcome(service.get(args.case_id))
     service.close()
     if args.json:
@@ -736,7 +680,7 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
 def _explain(args: argparse.Namespace, out: TextIO) -> int:
     from adjudicator.explain import explain
 
-    service = _service(args.db, existing=True)
+    service = service_on(args.db, existing=True)
     case = service.get(args.case_id)
     text = explain(case, service.evidence(args.case_id), service.history(args.case_id))
     service.close()
@@ -747,7 +691,7 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
 def _db_upgrade(args: argparse.Namespace, out: TextIO) -> int:
     from adjudicator.migrations import upgrade_url
 
-    _check_url(args.db, existing=False)
+    check_url(args.db, existing=False)
     before, after = upgrade_url(args.db)
     if before == after:
         out.write(f"the database is at revision {after} already\n")
@@ -789,7 +733,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
 
     from adjudicator.httpapi import create_app
 
-    service = _service(args.db, existing=False)
+    service = service_on(args.db, existing=False)
     try:
         uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="warning")
     finally:
@@ -802,7 +746,7 @@ def _token_create(args: argparse.Namespace, out: TextIO) -> int:
 
     from adjudicator import tokens
 
-    service = _service(args.db, existing=False)
+    service = service_on(args.db, existing=False)
     try:
         # the wall clock: when the operator made it (kept beside the token, never decisive)
         made = tokens.create(service.engine, args.role, at=datetime.now(UTC), label=args.label)
@@ -818,7 +762,7 @@ def _effects(args: argparse.Namespace, out: TextIO) -> int:
     from adjudicator.effects import describe
 
     consumer = args.consumer or f"{socket.gethostname()[:180]}:{os.getpid()}"
-    service = _service(args.db, existing=True)
+    service = service_on(args.db, existing=True)
     try:
         # the wall clock: a lease is delivery's time, never a decision's
         handed = service.effects(
@@ -860,7 +804,7 @@ def _tick(args: argparse.Namespace, out: TextIO) -> int:
             now = parse_instant(args.now)
         except ValueError as exc:
             raise UsageError(f"--now {args.now}: {exc}") from None
-    service = _service(args.db, existing=True)
+    service = service_on(args.db, existing=True)
     ticked = service.tick(now, batch=args.batch)
     service.close()
     out.write(f"fired {ticked.fired} deadline(s) due at {now.isoformat()}\n")

@@ -148,17 +148,17 @@ class _sources:
         self.session: Any = None
 
     def __enter__(self) -> tuple[Iterator[tuple[CaseFile, Rulebook] | InvalidCase], Any]:
-        from adjudicator.cli import _case_files, _service
+        from adjudicator.cli_inputs import case_files, service_on
 
         args = self.args
         if args.db is None:
-            return _from_files(_case_files(args.paths), _registered(args)), None
+            return _from_files(case_files(args.paths), _registered(args)), None
         from sqlmodel import Session
 
         from adjudicator.recorded import stored_cases
         from adjudicator.repository import DatabasePrior
 
-        self.service = _service(args.db, existing=True, rulebooks=args.register_rulebook)
+        self.service = service_on(args.db, existing=True, rulebooks=args.register_rulebook)
         self.session = Session(self.service.engine)
         self.session.begin()
         session = self.session
@@ -226,11 +226,11 @@ def _by_id(option: str, given: list[str]) -> dict[str, Rulebook]:
 
 
 def _load(option: str, given: str) -> Rulebook:
-    from adjudicator.cli import _rulebook_argument
+    from adjudicator.cli_inputs import rulebook_argument
     from adjudicator.rulebook import load_rulebook
 
     try:
-        return load_rulebook(_rulebook_argument(option, given))
+        return load_rulebook(rulebook_argument(option, given))
     except RulebookError as exc:
         raise UsageError(f"{option}: {exc}") from None
 
