@@ -390,6 +390,7 @@ def _json_object(option: str, text: str | None) -> dict[str, Any] | None:
 def _evidence_check(args: argparse.Namespace, out: TextIO) -> int:
     from evidence import context_from_json, validate
 
+    _fork_decoders()
     meta = _json_object("--meta", args.meta)
     raw_context = _json_object("--context", args.context)
     context = None if raw_context is None else context_from_json(raw_context)
@@ -437,9 +438,19 @@ def _describe(file: str, verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
+def _fork_decoders() -> None:
+    """This process runs one command alone: the decoder sandbox may fork() its worker while
+    the process has one thread rather than start a fresh interpreter (a tenth of a second of
+    a short replay's CPU). The web server never does: it holds many requests' state."""
+    from evidence.sandbox import fork_workers_when_alone
+
+    fork_workers_when_alone()
+
+
 def _replay(args: argparse.Namespace, out: TextIO) -> int:
     from adjudicator.replay import replay_many
 
+    _fork_decoders()
     rulebook, registered = _operator_rulebooks(args)
     files = case_files(args.paths)
     service = None

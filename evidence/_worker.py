@@ -11,12 +11,19 @@ decoder subverted by a hostile file cannot make the caller run code. A call give
 threads, whatever the machine's load): when it expires, ``SIGPROF``, left at its default
 action, kills the worker, wherever native code is. It lives until told to stop, until the
 caller closes the connection, or (Linux) the moment the caller dies.
+
+A caller that runs alone (one thread) may instead fork() it (:func:`run_forked`): the child
+starts from the caller's imports instead of a fresh interpreter's, then cuts itself off from
+the caller's state (its standard streams on ``/dev/null``, every descriptor but the
+connection closed, the caller's objects never collected, its signal handlers reset) and runs
+:func:`serve` as the fresh worker does, under the same limits, which it applies to itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -24,6 +31,7 @@ import resource
 import signal
 import sys
 from multiprocessing.connection import Connection
+from typing import NoReturn
 
 _PR_SET_PDEATHSIG = 1
 
@@ -66,6 +74,56 @@ def serve(conn: Connection, memory_bytes: int) -> None:
         except BaseException as exc:  # report anything; the worker lives on
             answer = json.dumps(["error", f"{type(exc).__name__}: {exc}"[:500]])
         conn.send_bytes(answer.encode())
+
+
+def run_forked(fd: int, memory_bytes: int, parent: int, preload: list[str]) -> NoReturn:
+    """The worker in a child the caller fork()ed (from its only thread): never returns.
+
+    What a fresh interpreter does not have, it drops first: the caller's objects are never
+    collected here (``gc.freeze``: a finalizer would close a descriptor number this process
+    reuses, or flush the caller's buffers), its standard streams go to ``/dev/null`` and every
+    other descriptor but ``fd`` is closed (the caller's files, sockets and database
+    connections), and the signal handlers it set are reset. It exits with ``os._exit`` (no
+    ``atexit`` handler of the caller's runs); the exit status is a fresh worker's."""
+    code = 1
+    try:
+        gc.freeze()
+        _detach(keep=fd)
+        _reset_signal_handlers()
+        _die_with(parent)
+        _preload(preload)
+        serve(Connection(fd), memory_bytes)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _detach(keep: int) -> None:
+    """Standard streams on ``/dev/null`` and every other descriptor but ``keep`` closed, as
+    ``subprocess`` leaves a fresh worker."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for std in (0, 1, 2):
+        os.dup2(null, std)
+    try:
+        open_fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc: every number up to the limit
+        open_fds = list(range(3, os.sysconf("SC_OPEN_MAX")))
+    for fd in open_fds:
+        if fd > 2 and fd != keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _reset_signal_handlers() -> None:
+    """The handlers a fresh interpreter starts with: a signal the caller handles in Python
+    gets its default action back (SIGINT: KeyboardInterrupt); one it ignores stays ignored,
+    as it would across ``exec``."""
+    for number in signal.valid_signals():
+        with contextlib.suppress(OSError, ValueError):
+            handler = signal.getsignal(number)
+            if callable(handler) and handler is not signal.default_int_handler:
+                default = signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL
+                signal.signal(number, default)
 
 
 if __name__ == "__main__":

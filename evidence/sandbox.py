@@ -13,6 +13,16 @@ way the caller gets a :class:`SandboxFailure`, never an exception.
 Answers come back as JSON (the function must return plain data), bounded in size: the caller
 never unpickles what a process that parsed hostile bytes sends it. The worker dies with its
 caller, and a forked child of the caller starts its own worker rather than share one.
+
+A fresh interpreter costs its start-up and the imports every call needs (about 0.1 s of CPU),
+more than decoding a few small files. A caller that runs alone may have the worker fork()ed
+from it instead (:func:`fork_workers_when_alone`; the command-line interface does, a library
+user or the web server does not): only while the process has one thread (fork() copies no
+other thread, and a lock another thread held would stay locked in the child), otherwise the
+fresh interpreter starts as before. The forked worker drops what it inherited that a fresh
+one does not have (``evidence._worker.run_forked``), applies the same memory limit to itself
+and takes the same CPU budgets; its address space starts as large as the caller's, which the
+limit counts.
 """
 
 from __future__ import annotations
@@ -22,16 +32,18 @@ import contextlib
 import json
 import os
 import queue
+import select
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 # What the evidence decoders import. The worker imports a decoder's libraries before the first
@@ -47,13 +59,34 @@ class SandboxFailure:
     detail: str
 
 
+class _Process(Protocol):
+    """A worker process, as the sandbox handles it (``subprocess.Popen`` or :class:`_Forked`)."""
+
+    def poll(self) -> int | None: ...
+
+    def kill(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 class DecoderSandbox:
-    def __init__(self, *, seconds: float, memory_bytes: int, preload: tuple[str, ...] = ()) -> None:
+    """``fork``: start the worker by fork() when this process has one thread (True), never
+    (False), or as :func:`fork_workers_when_alone` says for the whole process (None)."""
+
+    def __init__(
+        self,
+        *,
+        seconds: float,
+        memory_bytes: int,
+        preload: tuple[str, ...] = (),
+        fork: bool | None = None,
+    ) -> None:
         self.seconds = seconds
         self.memory_bytes = memory_bytes
         self.preload = preload
+        self.fork = fork
         self._lock = threading.Lock()
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: _Process | None = None
         self._conn: Connection | None = None
         _all_sandboxes.add(self)
 
@@ -105,22 +138,28 @@ class DecoderSandbox:
         self._stop(kill=True)
         ours, theirs = socket.socketpair()
         with ours, theirs:
-            process = _spawner.popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "evidence._worker",
-                    str(theirs.fileno()),
-                    str(self.memory_bytes),
-                    str(os.getpid()),
-                    json.dumps(sys.path),
-                    json.dumps(list(self.preload)),
-                ],
-                pass_fds=[theirs.fileno()],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,  # FFmpeg and libheif talk on stderr
-            )
+            fork = _fork_by_default if self.fork is None else self.fork
+            if fork and _alone():
+                process: _Process = _Forked.start(
+                    theirs.fileno(), self.memory_bytes, list(self.preload)
+                )
+            else:
+                process = _spawner.popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "evidence._worker",
+                        str(theirs.fileno()),
+                        str(self.memory_bytes),
+                        str(os.getpid()),
+                        json.dumps(sys.path),
+                        json.dumps(list(self.preload)),
+                    ],
+                    pass_fds=[theirs.fileno()],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,  # FFmpeg and libheif talk on stderr
+                )
             conn = Connection(ours.detach())
         self._process, self._conn = process, conn
         return conn
@@ -142,6 +181,95 @@ class DecoderSandbox:
         except subprocess.TimeoutExpired:  # pragma: no cover - a worker that ignores EOF
             process.kill()
             return process.wait()
+
+
+class _Forked:
+    """A worker fork()ed from this process (its only thread), handled as ``Popen`` would be."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    @classmethod
+    def start(cls, fd: int, memory_bytes: int, preload: list[str]) -> _Forked:
+        from evidence import _worker  # before fork(): the child has it
+
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns (coverage cannot see it)
+            _worker.run_forked(fd, memory_bytes, parent, preload)
+        return cls(pid)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self._reap(os.WNOHANG)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None and timeout is not None:
+            _wait_exit(self.pid, timeout)
+            if self.poll() is None:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+        if self.returncode is None:
+            self._reap(0)
+        assert self.returncode is not None
+        return self.returncode
+
+    def _reap(self, options: int) -> None:
+        try:
+            pid, status = os.waitpid(self.pid, options)
+        except ChildProcessError:  # reaped elsewhere: its status is lost, as Popen says
+            self.returncode = 0
+            return
+        if pid == self.pid:
+            self.returncode = os.waitstatus_to_exitcode(status)
+
+
+def _wait_exit(pid: int, timeout: float) -> None:
+    """Wait at most ``timeout`` seconds for the child ``pid`` to exit (not reaping it)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # no pidfd (not Linux 5.3+): poll its status
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                    return
+            except ChildProcessError:  # reaped elsewhere
+                return
+            time.sleep(0.005)
+        return
+    try:
+        select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+
+
+def _alone() -> bool:
+    """Whether this process has one thread, the one asking (Python's, and on Linux the
+    kernel's count, which sees threads a native library started)."""
+    if threading.active_count() != 1:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc: Python's own count
+        return True
+
+
+_fork_by_default = False
+
+
+def fork_workers_when_alone(enabled: bool = True) -> None:
+    """Let every sandbox of this process (``fork=None``, the shared ones included) fork() its
+    worker when the process has one thread: for a program that runs alone, such as a
+    command-line run, where a fresh interpreter's start-up is much of a short run's work."""
+    global _fork_by_default  # noqa: PLW0603 - a setting of the whole process
+    _fork_by_default = enabled
 
 
 class _Spawner:
