@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from hashlib import sha256
 from itertools import chain, groupby
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, Table
+from sqlalchemy import ColumnElement, Executable, Result, Table
 from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
-from adjudicator.auditlog import GENESIS, Break, Chain, Problem, parse_json
+from adjudicator.auditlog import GENESIS, Break, Chain, Problem, _canonical_tree, parse_json
 from adjudicator.checkpoint import (
     Checkpoint,
     Checkpoints,
@@ -130,6 +132,12 @@ def audit_database(
     signed, problems = _checkpoints(checkpoints)
     head = _head(session)
     wanted = {c.size for _, c in signed} | ({head.seq} if head is not None else set())
+    intact = _intact(session, wanted, head, rulebook)
+    if intact is not None:  # all is well: only the checkpoints may be wrong
+        reading, stored = intact
+        problems += _extended(signed, reading)
+        count = reading.chain.count
+        return Audit(count, stored, len(signed), tuple(problems), reading.last or "")
     reading = _read_log(session, wanted, full=True)
     problems += _chain(reading)
     problems += _head_problems(head, reading)
@@ -166,6 +174,23 @@ def _streamed(session: Session, query: Executable) -> Iterator[Any]:
     """The rows of ``query``, fetched ``CHUNK`` at a time, in the session's transaction."""
     result = session.connection().execute(query.execution_options(yield_per=CHUNK))
     return chain.from_iterable(result.partitions())
+
+
+@contextmanager
+def _reads(session: Session) -> Iterator[Callable[[Executable], Iterator[Any]]]:
+    """:func:`_streamed`, each result closed at the end even if it was not read to its end."""
+    results: list[Result[Any]] = []
+
+    def stream(query: Executable) -> Iterator[Any]:
+        result = session.connection().execute(query.execution_options(yield_per=CHUNK))
+        results.append(result)
+        return chain.from_iterable(result.partitions())
+
+    try:
+        yield stream
+    finally:
+        for result in results:
+            result.close()
 
 
 def _read_log(session: Session, wanted: set[int], *, full: bool) -> _Reading:
@@ -282,13 +307,9 @@ def _hold_disputes(
     side in that order, each streamed."""
     ordered = _in_id_order(session)
     log = core_select(_LOG.c.case_id, _LOG.c.seq, _LOG.c.entry)
-    decisions = core_select(_DECISIONS).order_by(ordered(_DECISIONS.c.case_id), _DECISIONS.c.id)
-    evidence = core_select(_EVIDENCE).order_by(ordered(_EVIDENCE.c.case_id), _EVIDENCE.c.id)
     streams = (
         _grouped(_streamed(session, log.order_by(ordered(_LOG.c.case_id), _LOG.c.seq))),
-        _grouped(_streamed(session, _STORED.order_by(ordered(_DISPUTES.c.case_id)))),
-        _grouped(_streamed(session, decisions)),
-        _grouped(_streamed(session, evidence)),
+        *_tables(session, lambda query: _streamed(session, query)),
         iter(sorted(misfiled.items())),
     )
     held = _Held()
@@ -315,6 +336,139 @@ def _hold_disputes(
         elif told is not None and told.evidence:
             held.evidence_unrowed += compare_evidence(case_id, told, [])
     return held
+
+
+class _Damaged(Exception):
+    """Something is not as it should be: :func:`_intact` stops, and the audit reads it all
+    again the thorough way, to name every problem."""
+
+
+def _intact(
+    session: Session, wanted: set[int], head: LogHead | None, rulebook: RulebookLoader
+) -> tuple[_Reading, int] | None:
+    """The audit of a database in which all is as it should be, in one read of each table:
+    the reading (the entries' count, the hashes wanted, the last) and the number of stored
+    disputes; None as soon as anything is not, which the thorough audit then names.
+
+    The log is read once, dispute by dispute, each row beside the ``hash`` column of the row
+    numbered one before it (:class:`_Linked`); each dispute is held to its entries as the
+    thorough audit does (the same comparisons, every one of which must find nothing)."""
+    linked = _Linked(wanted)
+    stored = 0
+    before = _LOG.alias("before")
+    log = (
+        core_select(
+            _LOG.c.case_id, _LOG.c.seq, _LOG.c.hash, _LOG.c.entry, before.c.hash.label("before")
+        )
+        .select_from(_LOG.outerjoin(before, before.c.seq == _LOG.c.seq - 1))
+        .order_by(_in_id_order(session)(_LOG.c.case_id), _LOG.c.seq)
+    )
+    try:
+        with _reads(session) as stream:
+            streams = (_grouped(stream(log)), *_tables(session, stream))
+            for case_id, (rows, dispute, decided, submitted) in _side_by_side(streams):
+                if type(case_id) is not str or not rows or not dispute:
+                    raise _Damaged
+                told = linked.told(case_id, rows)
+                stored += 1
+                held = StoredDispute(*dispute[0])
+                if (
+                    compare(told, held, _loader(rulebook, held))
+                    or compare_decisions(case_id, told, decided or [])
+                    or compare_evidence(case_id, told, submitted or [])
+                ):
+                    raise _Damaged
+        reading = linked.reading()
+    except _Damaged:
+        return None
+    if _head_problems(head, reading):
+        return None
+    return reading, stored
+
+
+_ABSENT = object()
+
+
+class _Linked:
+    """The chain, checked from the log read dispute by dispute rather than in its own order.
+
+    Each row comes with ``before``, the ``hash`` column of the row whose ``seq`` is one less
+    (none for the first). An entry is linked when it parses, hashes to its ``hash``, which its
+    row's ``hash`` column also holds, names its row's ``seq`` and ``case_id``, and its
+    ``prev`` is ``before`` (64 zeros for ``seq`` 1). When every row is linked and the rows'
+    ``seq`` run from 1 to their count, the rows read in ``seq`` order are the chain, intact,
+    with each row's ``seq`` its position and its columns the entry's: no two rows share a
+    ``seq`` (then some number up to the largest would be missing, and the row after the
+    largest missing one would have no row before it).
+    """
+
+    def __init__(self, wanted: set[int]) -> None:
+        self.wanted = wanted
+        self.hashes: dict[int, str | None] = {}
+        self.count = 0
+        self.lowest: int | None = None
+        self.highest = 0
+        self.last = GENESIS
+
+    def told(self, case_id: str, rows: list[Any]) -> Told:
+        """What the dispute's rows say, each of them linked (else :class:`_Damaged`)."""
+        told = Told(case_id)
+        for _, seq, column, text, before in rows:
+            if type(seq) is not int or type(text) is not str:
+                raise _Damaged
+            try:
+                entry = parse_json(text)
+            except (ValueError, RecursionError):
+                raise _Damaged from None
+            if type(entry) is not dict:
+                raise _Damaged
+            stated = entry.pop("hash", _ABSENT)
+            try:
+                digest = sha256(_canonical_tree(entry)).hexdigest()
+            except (UnicodeEncodeError, ValueError, TypeError, RecursionError):
+                raise _Damaged from None
+            entry["hash"] = stated
+            if (
+                stated != digest
+                or column != digest
+                or entry.get("seq") != seq
+                or entry.get("case_id") != case_id
+                or entry.get("prev") != (GENESIS if seq == 1 else before)
+                or (before is None and seq != 1)
+            ):
+                raise _Damaged
+            self.count += 1
+            if self.lowest is None or seq < self.lowest:
+                self.lowest = seq
+            if seq > self.highest:
+                self.highest, self.last = seq, digest
+            if seq in self.wanted:
+                self.hashes[seq] = digest
+            told.observe(entry)
+        return told
+
+    def reading(self) -> _Reading:
+        """The log as read in its own order (else :class:`_Damaged`)."""
+        if self.count and (self.lowest != 1 or self.highest != self.count):
+            raise _Damaged
+        reading = _Reading(self.wanted, hashes=self.hashes, last=self.last)
+        reading.chain.count = self.count
+        return reading
+
+
+def _tables(
+    session: Session, stream: Callable[[Executable], Iterator[Any]]
+) -> tuple[Iterator[tuple[str, list[Any]]], ...]:
+    """The disputes, decisions and evidence tables, each in runs of one dispute's rows, in the
+    order of the disputes' ids."""
+    ordered = _in_id_order(session)
+    decisions = core_select(_DECISIONS).order_by(ordered(_DECISIONS.c.case_id), _DECISIONS.c.id)
+    evidence = core_select(_EVIDENCE).order_by(ordered(_EVIDENCE.c.case_id), _EVIDENCE.c.id)
+    return (
+        _grouped(stream(_STORED.order_by(ordered(_DISPUTES.c.case_id)))),
+        _grouped(stream(decisions)),
+        _grouped(stream(evidence)),
+    )
 
 
 def _in_id_order(session: Session) -> Callable[[ColumnElement[str]], ColumnElement[str]]:
