@@ -237,7 +237,7 @@ Registry = Annotated[
 
 
 class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 class SettingsRule(_Rule):
@@ -476,7 +476,7 @@ _RULE: TypeAdapter[AnyRule] = TypeAdapter(Rule)
 class RulebookTop(BaseModel):
     """A rulebook file's own fields (the rules aside)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, title="rulebook")
+    model_config = ConfigDict(extra="forbid", strict=True, title="rulebook", defer_build=True)
 
     id: Annotated[
         str,
