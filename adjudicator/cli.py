@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import traceback
+import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -44,6 +45,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _without_pydantic_plugins()
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -61,6 +63,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"adjudicator: {message}", file=sys.stderr)
         return code
     return code
+
+
+PYDANTIC_PLUGINS_OFF = ("__all__", "1", "true")
+"""The values of ``PYDANTIC_DISABLE_PLUGINS`` with which pydantic loads no plugin at all."""
+PYDANTIC_LOADER = "pydantic.plugin._loader"
+
+
+def _without_pydantic_plugins() -> None:
+    """The command uses no pydantic plugin (a package's entry point that watches validation).
+
+    Unless the user set ``PYDANTIC_DISABLE_PLUGINS``, it is set to ``__all__`` in this
+    process (and so in its children), before pydantic is imported. pydantic's plugin loader
+    then answers "no plugins"; when pydantic imports it, :class:`_NoPydanticPlugins` gives it a
+    module with the same answer instead, because the real one imports ``importlib.metadata``
+    (with ``email``, ``zipfile``...) only to look for entry points: 0.025 s of CPU, a twentieth
+    of a replay of the examples. tests/e2e/test_cli_startup.py checks that pydantic asks its
+    loader for nothing else."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if not any(isinstance(finder, _NoPydanticPlugins) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _NoPydanticPlugins())
+
+
+class _NoPydanticPlugins:
+    """An import hook: ``pydantic.plugin._loader`` as a module whose ``get_plugins`` answers
+    no plugins, while ``PYDANTIC_DISABLE_PLUGINS`` disables them all (else pydantic's own)."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> Any:
+        if name != PYDANTIC_LOADER:
+            return None
+        if os.environ.get("PYDANTIC_DISABLE_PLUGINS") not in PYDANTIC_PLUGINS_OFF:
+            return None
+        from importlib.util import spec_from_loader
+
+        return spec_from_loader(name, self)  # type: ignore[arg-type]  # a PEP 451 loader
+
+    def create_module(self, spec: object) -> None:
+        return None  # the default module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.get_plugins = _no_plugins  # type: ignore[attr-defined]
+
+
+def _no_plugins() -> tuple[()]:
+    return ()
 
 
 def failure(exc: BaseException) -> tuple[int, str]:

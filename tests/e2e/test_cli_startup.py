@@ -1,0 +1,100 @@
+"""What the command does at start-up to start faster changes nothing it computes.
+
+The command stands in for pydantic's plugin loader (which imports ``importlib.metadata`` to
+look for plugins) with the answer that loader gives when plugins are disabled, and disables
+them unless the user says otherwise (``PYDANTIC_DISABLE_PLUGINS``).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pydantic
+
+from adjudicator import cli
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cases"
+# the loader a run ends with, whether importlib.metadata was imported, and the variable
+PROBE = (
+    "import contextlib, io, json, sys, os\n"
+    "from adjudicator.cli import main\n"
+    "with contextlib.redirect_stdout(io.StringIO()):\n"
+    f"    main(['replay', {str(EXAMPLES / 'KS-EX-0002.json')!r}])\n"
+    "loader = sys.modules['pydantic.plugin._loader']\n"
+    "print(json.dumps([hasattr(loader, 'PYDANTIC_ENTRY_POINT_GROUP'),\n"
+    "                  'importlib.metadata' in sys.modules,\n"
+    "                  os.environ.get('PYDANTIC_DISABLE_PLUGINS')]))\n"
+)
+
+
+def _names_pydantic_takes_from_its_loader() -> set[str]:
+    """Every name any module of the installed pydantic imports from ``plugin._loader``."""
+    names: set[str] = set()
+    root = Path(pydantic.__file__).parent
+    for source in root.rglob("*.py"):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        package = ".".join(source.relative_to(root.parent).with_suffix("").parts[:-1])
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+                module = ".".join(part for part in (base, node.module or "") if part)
+                if module == "pydantic.plugin._loader":
+                    names |= {alias.name for alias in node.names}
+                elif module == "pydantic.plugin" and any(
+                    alias.name == "_loader" for alias in node.names
+                ):
+                    names.add("* (the module itself)")
+            elif isinstance(node, ast.Import) and any(
+                alias.name == "pydantic.plugin._loader" for alias in node.names
+            ):
+                names.add("* (the module itself)")
+    return names
+
+
+def test_pydantic_asks_its_plugin_loader_for_get_plugins_only() -> None:
+    """What the stand-in has (a pydantic upgrade that asks for more must change it)."""
+    assert _names_pydantic_takes_from_its_loader() == {"get_plugins"}
+
+
+def test_the_stand_in_answers_what_pydantics_loader_answers_with_plugins_disabled() -> None:
+    # pydantic's own loader, from its file (this process may hold the stand-in already)
+    path = Path(pydantic.__file__).parent / "plugin" / "_loader.py"
+    spec = importlib.util.spec_from_file_location("pydantic.plugin._loader", path)
+    assert spec is not None
+    assert spec.loader is not None
+    _loader = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(_loader)
+    for value in cli.PYDANTIC_PLUGINS_OFF:
+        os.environ["PYDANTIC_DISABLE_PLUGINS"] = value
+        try:
+            assert list(_loader.get_plugins()) == list(cli._no_plugins()) == []
+        finally:
+            del os.environ["PYDANTIC_DISABLE_PLUGINS"]
+
+
+def _probe(env_value: str | None) -> list[object]:
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if env_value is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = env_value
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    answer: list[object] = json.loads(done.stdout)
+    return answer
+
+
+def test_a_command_disables_plugins_and_never_imports_importlib_metadata() -> None:
+    assert _probe(None) == [False, False, "__all__"]
+
+
+def test_the_users_own_setting_is_kept() -> None:
+    assert _probe("1") == [False, False, "1"]  # all disabled: the same answer
+    # only some disabled, or none: pydantic's own loader looks for the others
+    assert _probe("some_plugin") == [True, True, "some_plugin"]
+    assert _probe("") == [True, True, ""]
