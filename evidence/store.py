@@ -24,7 +24,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -133,7 +133,9 @@ class FilesystemStore:
         """Copy the stream into ``tmp/staged-<sha256>-*``, durable but not yet an object.
 
         Hash on this thread while a writer thread writes: both release the GIL, so staging
-        costs little more than hashing alone. At most ``_IN_FLIGHT`` chunks are in memory."""
+        costs little more than hashing alone. At most ``_IN_FLIGHT`` chunks are in memory.
+        Bytes that fit in one chunk (a photo, a document) are written here: starting a
+        thread for them would cost more than it overlaps."""
         digest = hashlib.sha256()
         size = 0
         try:
@@ -142,14 +144,21 @@ class FilesystemStore:
             raise StoreError(f"{self._tmp}: cannot write to the evidence store: {exc}") from exc
         try:
             with os.fdopen(fd, "wb") as out:  # buffered: write() writes every byte
-                writer = _Writer(out, durable=self.durable)
-                try:
-                    while chunk := _read(stream):
-                        writer.put(chunk)
-                        digest.update(chunk)
-                        size += len(chunk)
-                finally:
-                    writer.finish()
+                first = _read(stream)
+                second = _read(stream) if first else b""
+                if not second:  # all of it in one chunk (or none)
+                    out.write(first)
+                    digest.update(first)
+                    size = len(first)
+                else:
+                    writer = _Writer(out, durable=self.durable)
+                    try:
+                        for chunk in _chunks(stream, first, second):
+                            writer.put(chunk)
+                            digest.update(chunk)
+                            size += len(chunk)
+                    finally:
+                        writer.finish()
                 out.flush()
                 if self.durable:
                     os.fsync(out.fileno())
@@ -282,6 +291,13 @@ class _Writer:
                         self._unsynced = 0
                 except BaseException as exc:  # handed to the caller's thread
                     self._error = exc
+
+
+def _chunks(stream: BinaryIO, *already: bytes) -> Iterator[bytes]:
+    """The chunks ``already`` read, then the rest of the stream's."""
+    yield from already
+    while chunk := _read(stream):
+        yield chunk
 
 
 def _read(stream: BinaryIO) -> bytes:
