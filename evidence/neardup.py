@@ -70,6 +70,7 @@ def _band_of(position: int) -> int:
     return (cell // 8 + cell % 8) % BANDS
 
 
+@cache
 def _byte_tables() -> tuple[tuple[int, ...], ...]:
     """For each byte of the hash (0: the most significant, the grid's top row) and each of its
     256 values, the bits that byte gives every band, packed as band ``k`` in bits 16k..16k+15.
@@ -96,7 +97,6 @@ def _byte_tables() -> tuple[tuple[int, ...], ...]:
     return tuple(tables)
 
 
-_TABLES = _byte_tables()
 _BAND_MASK = (1 << BAND_BITS) - 1
 
 
@@ -108,7 +108,7 @@ def value_of(text: str) -> int | None:
 def split(value: int) -> Bands:
     """The four band values (each 0..65535) of a 64-bit hash."""
     packed = 0
-    for byte, table in enumerate(_TABLES):
+    for byte, table in enumerate(_byte_tables()):  # made on first use (4 ms)
         packed |= table[value >> (56 - 8 * byte) & 0xFF]
     return (
         packed & _BAND_MASK,
