@@ -98,3 +98,60 @@ def test_the_users_own_setting_is_kept() -> None:
     # only some disabled, or none: pydantic's own loader looks for the others
     assert _probe("some_plugin") == [True, True, "some_plugin"]
     assert _probe("") == [True, True, ""]
+
+
+# --- exit: an in-memory replay and an evidence check skip the last garbage collections ------
+
+EXIT_PROBE = (
+    "import atexit, gc, os, sys\n"
+    "fd = int(os.environ.pop('PROBE_FD'))\n"
+    "atexit.register(lambda: os.write(fd, str(gc.get_freeze_count() > 0).encode()))\n"
+    "from adjudicator.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+PHOTO = EXAMPLES / "evidence" / "KS-EX-0002" / "buyer-crack.jpg"
+
+
+def _run_to_exit(args: list[str], tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], str]:
+    """The command run as the program, its temporary folder in ``tmp_path``: what it printed,
+    and whether the objects were frozen when its first exit handler (the last to run) ran."""
+    read, write = os.pipe()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", EXIT_PROBE, *args],
+            env={**os.environ, "TMPDIR": str(tmp_path), "PROBE_FD": str(write)},
+            capture_output=True,
+            text=True,
+            pass_fds=(write,),
+            check=False,
+        )
+    finally:
+        os.close(write)
+    with os.fdopen(read) as answer:
+        return done, answer.read()
+
+
+def test_an_in_memory_replay_exits_without_collecting_and_still_cleans_up(
+    tmp_path: Path,
+) -> None:
+    done, frozen = _run_to_exit(["replay", "--json", str(EXAMPLES)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert frozen == "True"
+    lines = done.stdout.splitlines()  # every line written out, as before
+    assert len(lines) == len(list(EXAMPLES.glob("*.json")))
+    assert all(json.loads(line)["case_id"] for line in lines)
+    assert list(tmp_path.iterdir()) == []  # the scratch store's exit handler ran
+
+
+def test_an_evidence_check_exits_without_collecting(tmp_path: Path) -> None:
+    done, frozen = _run_to_exit(["evidence", "check", str(PHOTO), "--kind", "photo"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert frozen == "True"
+    assert done.stdout.startswith(f"{PHOTO}: accepted")
+
+
+def test_a_replay_into_a_database_collects_as_usual(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'disputes.db'}"
+    done, frozen = _run_to_exit(["replay", "--db", db, str(EXAMPLES / "KS-EX-0002.json")], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert frozen == "False"
