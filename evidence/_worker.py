@@ -1,12 +1,13 @@
-"""The decoder sandbox's worker: ``python -m evidence._worker FD MEMORY PARENT SYSPATH PRELOAD``.
+"""The decoder sandbox's worker: ``python -m evidence._worker R,W MEMORY PARENT SYSPATH PRELOAD``.
 
 It imports the modules named in PRELOAD (a JSON list), then reads ``(function, args,
-cpu_seconds)`` triples (pickled by the trusted caller) from the connection on file descriptor
-FD. Before a call's budget starts it imports the libraries the function's module names in its
-``DECODER_IMPORTS`` (FFmpeg's, the PDF parser's: once per worker, and only for the kinds of
-file it is given), so that importing them is not counted as decoding. It runs each call and
-answers with JSON bytes, ``["ok", result]`` or ``["error", text]``: never a pickle, so a
-decoder subverted by a hostile file cannot make the caller run code. A call given
+cpu_seconds)`` triples (pickled by the trusted caller) from the pipe on file descriptor R and
+answers on the one on W (:mod:`evidence._channel`). Before a call's budget starts it imports
+the libraries the function's module names in its ``DECODER_IMPORTS`` (FFmpeg's, the PDF
+parser's: once per worker, and only for the kinds of file it is given), so that importing
+them is not counted as decoding. It runs each call and answers with JSON bytes, ``["ok",
+result]`` or ``["error", text]``: never a pickle, so a decoder subverted by a hostile file
+cannot make the caller run code. A call given
 ``cpu_seconds`` runs under a profiling timer (``ITIMER_PROF``: CPU time of all the worker's
 threads, whatever the machine's load): when it expires, ``SIGPROF``, left at its default
 action, kills the worker, wherever native code is. It lives until told to stop, until the
@@ -14,8 +15,8 @@ caller closes the connection, or (Linux) the moment the caller dies.
 
 A caller that runs alone (one thread) may instead fork() it (:func:`run_forked`): the child
 starts from the caller's imports instead of a fresh interpreter's, then cuts itself off from
-the caller's state (its standard streams on ``/dev/null``, every descriptor but the
-connection closed, the caller's objects never collected, its signal handlers reset) and runs
+the caller's state (its standard streams on ``/dev/null``, every descriptor but its pipes'
+closed, the caller's objects never collected, its signal handlers reset) and runs
 :func:`serve` as the fresh worker does, under the same limits, which it applies to itself.
 """
 
@@ -30,8 +31,9 @@ import os
 import resource
 import signal
 import sys
-from multiprocessing.connection import Connection
 from typing import NoReturn
+
+from evidence._channel import Channel
 
 _PR_SET_PDEATHSIG = 1
 
@@ -50,7 +52,7 @@ def _preload(modules: list[str]) -> None:
             importlib.import_module(name)
 
 
-def serve(conn: Connection, memory_bytes: int) -> None:
+def serve(conn: Channel, memory_bytes: int) -> None:
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     signal.signal(signal.SIGPROF, signal.SIG_DFL)  # an expired CPU budget ends the process
@@ -76,31 +78,33 @@ def serve(conn: Connection, memory_bytes: int) -> None:
         conn.send_bytes(answer.encode())
 
 
-def run_forked(fd: int, memory_bytes: int, parent: int, preload: list[str]) -> NoReturn:
+def run_forked(
+    fds: tuple[int, int], memory_bytes: int, parent: int, preload: list[str]
+) -> NoReturn:
     """The worker in a child the caller fork()ed (from its only thread): never returns.
 
     What a fresh interpreter does not have, it drops first: the caller's objects are never
     collected here (``gc.freeze``: a finalizer would close a descriptor number this process
     reuses, or flush the caller's buffers), its standard streams go to ``/dev/null`` and every
-    other descriptor but ``fd`` is closed (the caller's files, sockets and database
+    other descriptor but ``fds`` is closed (the caller's files, sockets and database
     connections), and the signal handlers it set are reset. It exits with ``os._exit`` (no
     ``atexit`` handler of the caller's runs); the exit status is a fresh worker's."""
     code = 1
     try:
         gc.freeze()
-        _detach(keep=fd)
+        _detach(keep=fds)
         _reset_signal_handlers()
         _die_with(parent)
         _preload(preload)
-        serve(Connection(fd), memory_bytes)
+        serve(Channel(*fds), memory_bytes)
         code = 0
     finally:
         os._exit(code)
 
 
-def _detach(keep: int) -> None:
-    """Standard streams on ``/dev/null`` and every other descriptor but ``keep`` closed, as
-    ``subprocess`` leaves a fresh worker."""
+def _detach(keep: tuple[int, ...]) -> None:
+    """Standard streams on ``/dev/null`` and every other descriptor but those in ``keep``
+    closed, as ``subprocess`` leaves a fresh worker."""
     null = os.open(os.devnull, os.O_RDWR)
     for std in (0, 1, 2):
         os.dup2(null, std)
@@ -109,7 +113,7 @@ def _detach(keep: int) -> None:
     except OSError:  # no /proc: every number up to the limit
         open_fds = list(range(3, os.sysconf("SC_OPEN_MAX")))
     for fd in open_fds:
-        if fd > 2 and fd != keep:
+        if fd > 2 and fd not in keep:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
@@ -127,8 +131,9 @@ def _reset_signal_handlers() -> None:
 
 
 if __name__ == "__main__":
-    fd, memory, parent, path, preload = sys.argv[1:6]
+    fds, memory, parent, path, preload = sys.argv[1:6]
     _die_with(int(parent))
     sys.path[:] = json.loads(path)
     _preload(json.loads(preload))
-    serve(Connection(int(fd)), int(memory))
+    read_fd, write_fd = map(int, fds.split(","))
+    serve(Channel(read_fd, write_fd), int(memory))

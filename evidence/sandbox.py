@@ -34,16 +34,18 @@ import os
 import queue
 import select
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from evidence._channel import Channel
+
+if TYPE_CHECKING:  # a fresh interpreter's start imports subprocess; a forked worker's does not
+    import subprocess
 
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 # What the evidence decoders import. The worker imports a decoder's libraries before the first
@@ -60,7 +62,8 @@ class SandboxFailure:
 
 
 class _Process(Protocol):
-    """A worker process, as the sandbox handles it (``subprocess.Popen`` or :class:`_Forked`)."""
+    """A worker process, as the sandbox handles it (:class:`_Spawned` or :class:`_Forked`);
+    ``wait`` raises ``TimeoutError`` when it is still running after ``timeout`` seconds."""
 
     def poll(self) -> int | None: ...
 
@@ -87,7 +90,7 @@ class DecoderSandbox:
         self.fork = fork
         self._lock = threading.Lock()
         self._process: _Process | None = None
-        self._conn: Connection | None = None
+        self._conn: Channel | None = None
         _all_sandboxes.add(self)
 
     def call(self, fn: Callable[..., Any], *args: Any, cpu_seconds: float | None = None) -> Any:
@@ -132,35 +135,26 @@ class DecoderSandbox:
         with self._lock:
             self._stop(kill=False)
 
-    def _ensure_worker(self) -> Connection:
+    def _ensure_worker(self) -> Channel:
         if self._process is not None and self._process.poll() is None and self._conn is not None:
             return self._conn
         self._stop(kill=True)
-        ours, theirs = socket.socketpair()
-        with ours, theirs:
+        calls_read, calls_write = os.pipe()  # calls to the worker
+        answers_read, answers_write = os.pipe()  # its answers
+        theirs = (calls_read, answers_write)
+        try:
             fork = _fork_by_default if self.fork is None else self.fork
             if fork and _alone():
-                process: _Process = _Forked.start(
-                    theirs.fileno(), self.memory_bytes, list(self.preload)
-                )
+                process: _Process = _Forked.start(theirs, self.memory_bytes, list(self.preload))
             else:
-                process = _spawner.popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "evidence._worker",
-                        str(theirs.fileno()),
-                        str(self.memory_bytes),
-                        str(os.getpid()),
-                        json.dumps(sys.path),
-                        json.dumps(list(self.preload)),
-                    ],
-                    pass_fds=[theirs.fileno()],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,  # FFmpeg and libheif talk on stderr
-                )
-            conn = Connection(ours.detach())
+                process = _Spawned(_spawner.popen(theirs, self.memory_bytes, list(self.preload)))
+        except BaseException:
+            for fd in (*theirs, answers_read, calls_write):
+                os.close(fd)
+            raise
+        for fd in theirs:  # the worker's ends: its own now
+            os.close(fd)
+        conn = Channel(answers_read, calls_write)
         self._process, self._conn = process, conn
         return conn
 
@@ -178,9 +172,31 @@ class DecoderSandbox:
             process.kill()
         try:
             return process.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a worker that ignores EOF
+        except TimeoutError:  # pragma: no cover - a worker that ignores EOF
             process.kill()
             return process.wait()
+
+
+class _Spawned:
+    """A worker started as a fresh interpreter (``subprocess.Popen``)."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+
+    def poll(self) -> int | None:
+        return self.popen.poll()
+
+    def kill(self) -> None:
+        self.popen.kill()
+
+    def wait(self, timeout: float | None = None) -> int:
+        import subprocess
+
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"worker {self.pid} still running after {timeout} s") from None
 
 
 class _Forked:
@@ -191,13 +207,13 @@ class _Forked:
         self.returncode: int | None = None
 
     @classmethod
-    def start(cls, fd: int, memory_bytes: int, preload: list[str]) -> _Forked:
+    def start(cls, fds: tuple[int, int], memory_bytes: int, preload: list[str]) -> _Forked:
         from evidence import _worker  # before fork(): the child has it
 
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns (coverage cannot see it)
-            _worker.run_forked(fd, memory_bytes, parent, preload)
+            _worker.run_forked(fds, memory_bytes, parent, preload)
         return cls(pid)
 
     def poll(self) -> int | None:
@@ -214,7 +230,7 @@ class _Forked:
         if self.returncode is None and timeout is not None:
             _wait_exit(self.pid, timeout)
             if self.poll() is None:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+                raise TimeoutError(f"worker {self.pid} still running after {timeout} s")
         if self.returncode is None:
             self._reap(0)
         assert self.returncode is not None
@@ -288,7 +304,29 @@ class _Spawner:
         )
         self._thread: threading.Thread | None = None
 
-    def popen(self, argv: list[str], **options: Any) -> subprocess.Popen[bytes]:
+    def popen(
+        self, fds: tuple[int, int], memory_bytes: int, preload: list[str]
+    ) -> subprocess.Popen[bytes]:
+        """``python -m evidence._worker`` with the ends ``fds`` of its pipes (calls in,
+        answers out), its standard streams on /dev/null."""
+        import subprocess
+
+        argv = [
+            sys.executable,
+            "-m",
+            "evidence._worker",
+            ",".join(map(str, fds)),
+            str(memory_bytes),
+            str(os.getpid()),
+            json.dumps(sys.path),
+            json.dumps(preload),
+        ]
+        options = {
+            "pass_fds": fds,
+            "stdin": subprocess.DEVNULL,
+            "stdout": subprocess.DEVNULL,
+            "stderr": subprocess.DEVNULL,  # FFmpeg and libheif talk on stderr
+        }
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -303,6 +341,8 @@ class _Spawner:
         return result  # type: ignore[no-any-return]
 
     def _serve(self) -> None:
+        import subprocess
+
         while True:
             argv, options, done = self._requests.get()
             try:
