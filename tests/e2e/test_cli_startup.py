@@ -102,12 +102,17 @@ def test_the_users_own_setting_is_kept() -> None:
 
 # --- exit: an in-memory replay and an evidence check skip the last garbage collections ------
 
+# whether objects were frozen between the command's end and its first exit handler (the last
+# to run), beyond those its imports froze
 EXIT_PROBE = (
     "import atexit, gc, os, sys\n"
     "fd = int(os.environ.pop('PROBE_FD'))\n"
-    "atexit.register(lambda: os.write(fd, str(gc.get_freeze_count() > 0).encode()))\n"
+    "after = []\n"
+    "atexit.register(lambda: os.write(fd, str(gc.get_freeze_count() > after[0]).encode()))\n"
     "from adjudicator.cli import main\n"
-    "sys.exit(main(sys.argv[1:]))\n"
+    "code = main(sys.argv[1:])\n"
+    "after.append(gc.get_freeze_count())\n"
+    "sys.exit(code)\n"
 )
 PHOTO = EXAMPLES / "evidence" / "KS-EX-0002" / "buyer-crack.jpg"
 
@@ -155,3 +160,25 @@ def test_a_replay_into_a_database_collects_as_usual(tmp_path: Path) -> None:
     done, frozen = _run_to_exit(["replay", "--db", db, str(EXAMPLES / "KS-EX-0002.json")], tmp_path)
     assert done.returncode == 0, done.stderr
     assert frozen == "False"
+
+
+def test_a_commands_modules_are_imported_once_for_good() -> None:
+    """Frozen after the first import, the collector as the caller had it; never again (an
+    in-process caller's later objects stay collectable)."""
+    code = (
+        "import gc, json, sys\n"
+        "from adjudicator import cli\n"
+        "seen = ['adjudicator.replay' in sys.modules]\n"
+        "cli._import_for_good('adjudicator.replay')\n"
+        "frozen = gc.get_freeze_count()\n"
+        "seen += ['adjudicator.replay' in sys.modules, frozen > 0, gc.isenabled()]\n"
+        "gc.unfreeze()\n"
+        "cli._import_for_good('adjudicator.replay')\n"
+        "seen.append(gc.get_freeze_count())\n"
+        "gc.disable()\n"
+        "cli._import_for_good('evidence.validate')\n"
+        "seen.append(gc.isenabled())\n"
+        "print(json.dumps(seen))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == [False, True, True, True, 0, False]
