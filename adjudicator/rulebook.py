@@ -17,9 +17,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adjudicator.domain import (
     REMEDIES,
@@ -57,6 +56,9 @@ from adjudicator.rulemodel import (
 from adjudicator.rulemodel import RULEBOOK_ID as RULEBOOK_ID  # noqa: PLC0414 (re-exported)
 from evidence import DEFAULT_POLICY, EvidenceKind, EvidencePolicy, Party
 from evidence.policy import MIB
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 BUILTIN = ("kuaishou.general", "kuaishou.used_3c")
 MAX_RULEBOOK_BYTES = 1024 * 1024
@@ -413,7 +415,7 @@ def archived_versions(rulebook_id: str) -> tuple[str, ...]:
     """The earlier versions of a built-in rulebook that this release can still load."""
     if rulebook_id not in BUILTIN:
         return ()
-    archive = resources.files("adjudicator") / "rulebooks" / "archive"
+    archive = _builtin_folder() / "archive"
     prefix = f"{rulebook_id}@"
     names = (entry.name for entry in archive.iterdir() if entry.name.endswith(".toml"))
     return tuple(
@@ -486,15 +488,27 @@ def _read_text(path: Path) -> str:
         raise RulebookError([f"{path}: not UTF-8: {exc}"]) from exc
 
 
+def _builtin_folder() -> Traversable:
+    """The built-in rulebooks: the package's ``rulebooks`` folder, read as files where it is
+    one (importing ``importlib.resources``' readers imports ``zipfile`` and more: a hundredth
+    of a replay's start-up), else through ``importlib.resources`` (a zipped install)."""
+    folder = Path(__file__).with_name("rulebooks")
+    if folder.is_dir():
+        return folder
+    from importlib import resources
+
+    return resources.files("adjudicator") / "rulebooks"
+
+
 def _read(
     name: str | Path, base_dir: Path | None, version: str | None
 ) -> tuple[str, dict[str, Any]]:
     if isinstance(name, str) and name in BUILTIN:
         where = f"{name}.toml" if version is None else f"archive/{name}@{version}.toml"
-        resource = resources.files("adjudicator") / "rulebooks" / where
+        resource = _builtin_folder() / where
         if not resource.is_file():  # this release's own version, asked for by its label
             where = f"{name}.toml"
-            resource = resources.files("adjudicator") / "rulebooks" / where
+            resource = _builtin_folder() / where
         origin = f"adjudicator/rulebooks/{where}"
         text = resource.read_text("utf-8")
     else:
