@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from hashlib import sha256
 from itertools import chain, groupby
-from operator import attrgetter
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Executable, Result, Table
 from sqlalchemy import select as core_select
@@ -386,9 +386,6 @@ def _intact(
     return reading, stored
 
 
-_ABSENT = object()
-
-
 class _Linked:
     """The chain, checked from the log read dispute by dispute rather than in its own order.
 
@@ -411,21 +408,21 @@ class _Linked:
         self.last = GENESIS
 
     def told(self, case_id: str, rows: list[Any]) -> Told:
-        """What the dispute's rows say, each of them linked (else :class:`_Damaged`)."""
+        """What the dispute's rows (in the order of their ``seq``) say, each of them linked
+        (else :class:`_Damaged`)."""
         told = Told(case_id)
+        observe, wanted = told.observe, self.wanted
+        seq, digest = 0, ""
         for _, seq, column, text, before in rows:
             if type(seq) is not int or type(text) is not str:
                 raise _Damaged
             try:
                 entry = parse_json(text)
-            except (ValueError, RecursionError):
-                raise _Damaged from None
-            if type(entry) is not dict:
-                raise _Damaged
-            stated = entry.pop("hash", _ABSENT)
-            try:
+                if type(entry) is not dict:
+                    raise _Damaged
+                stated = entry.pop("hash")
                 digest = sha256(_canonical_tree(entry)).hexdigest()
-            except (UnicodeEncodeError, ValueError, TypeError, RecursionError):
+            except (KeyError, UnicodeEncodeError, ValueError, TypeError, RecursionError):
                 raise _Damaged from None
             entry["hash"] = stated
             if (
@@ -437,14 +434,15 @@ class _Linked:
                 or (before is None and seq != 1)
             ):
                 raise _Damaged
-            self.count += 1
-            if self.lowest is None or seq < self.lowest:
-                self.lowest = seq
-            if seq > self.highest:
-                self.highest, self.last = seq, digest
-            if seq in self.wanted:
+            if seq in wanted:
                 self.hashes[seq] = digest
-            told.observe(entry)
+            observe(entry, text)
+        # (numbered in order: the first row has the dispute's lowest seq, the last its highest)
+        self.count += len(rows)
+        if self.lowest is None or rows[0][1] < self.lowest:
+            self.lowest = rows[0][1]
+        if seq > self.highest:
+            self.highest, self.last = seq, digest
         return told
 
     def reading(self) -> _Reading:
@@ -456,18 +454,46 @@ class _Linked:
         return reading
 
 
+# the columns compare_decisions and compare_evidence read, the dispute's id first (_grouped),
+# as tuples whose fields are read by name without a look-up
+class _Decided(NamedTuple):
+    case_id: str
+    at: str
+    body: str
+    liability: str
+    remedy: str
+    refund_amount: str
+    rulebook: str
+    rulebook_digest: str
+
+
+class _Submitted(NamedTuple):
+    case_id: str
+    evidence_id: str
+    party: str
+    kind: str
+    sha256: str
+    accepted: bool
+    submitted_at: str
+    verdict: str
+
+
+_DECIDED = core_select(*(_DECISIONS.c[name] for name in _Decided._fields))
+_SUBMITTED = core_select(*(_EVIDENCE.c[name] for name in _Submitted._fields))
+
+
 def _tables(
     session: Session, stream: Callable[[Executable], Iterator[Any]]
 ) -> tuple[Iterator[tuple[str, list[Any]]], ...]:
     """The disputes, decisions and evidence tables, each in runs of one dispute's rows, in the
     order of the disputes' ids."""
     ordered = _in_id_order(session)
-    decisions = core_select(_DECISIONS).order_by(ordered(_DECISIONS.c.case_id), _DECISIONS.c.id)
-    evidence = core_select(_EVIDENCE).order_by(ordered(_EVIDENCE.c.case_id), _EVIDENCE.c.id)
+    decisions = _DECIDED.order_by(ordered(_DECISIONS.c.case_id), _DECISIONS.c.id)
+    evidence = _SUBMITTED.order_by(ordered(_EVIDENCE.c.case_id), _EVIDENCE.c.id)
     return (
         _grouped(stream(_STORED.order_by(ordered(_DISPUTES.c.case_id)))),
-        _grouped(stream(decisions)),
-        _grouped(stream(evidence)),
+        _grouped(map(_Decided._make, stream(decisions))),
+        _grouped(map(_Submitted._make, stream(evidence))),
     )
 
 
@@ -480,12 +506,12 @@ def _in_id_order(session: Session) -> Callable[[ColumnElement[str]], ColumnEleme
 
 
 def _grouped(rows: Iterator[Any]) -> Iterator[tuple[str, list[Any]]]:
-    """Rows with a ``case_id`` column, in runs of the same dispute."""
+    """Rows whose first column is the dispute's id, in runs of the same dispute."""
     for case_id, run in groupby(rows, key=_CASE_ID):
         yield case_id, list(run)
 
 
-_CASE_ID = attrgetter("case_id")
+_CASE_ID = itemgetter(0)
 
 
 def _side_by_side(

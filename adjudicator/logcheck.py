@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Any, Protocol
 
 from adjudicator.auditlog import Problem, parse_json
@@ -92,9 +93,10 @@ class Told:
     window: tuple[str, str, Any] | None = None  # the open window: rule, lapse event, start
     evidence: list[dict[str, Any]] = field(default_factory=list)  # the evidence entries
     decisions: list[dict[str, Any]] = field(default_factory=list)  # the decision entries
+    bodies: list[str | None] = field(default_factory=list)  # their decisions rows' body text
 
-    def observe(self, entry: dict[str, Any]) -> None:
-        """The dispute's next entry."""
+    def observe(self, entry: dict[str, Any], text: str | None = None) -> None:
+        """The dispute's next entry (``text``: as the log stores it, if the caller has it)."""
         self.entries += 1
         event, at = entry.get("event"), entry.get("at")
         if not isinstance(event, str):  # a forged entry: it says nothing this reads
@@ -111,6 +113,7 @@ class Told:
             decision = entry.get("decision")
             self.decision = decision if isinstance(decision, dict) else {}
             self.decisions.append({k: v for k, v in entry.items() if k not in _SEALING})
+            self.bodies.append(None if text is None else _unsealed(text, entry))
             self.decided_at, self.resolution, self.settled_by = at, "adjudicated", "decision"
             self.rules = [step.get("rule") for step in _steps(self.decision)]
             self.remedy, self.fallback = self.decision.get("remedy"), None
@@ -236,6 +239,31 @@ class Told:
 _SEALING = frozenset({"seq", "prev", "hash"})
 
 
+def _unsealed(text: str, entry: dict[str, Any]) -> str | None:
+    """The text of the decisions row's body that is the entry (parsed from ``text``) without
+    its ``hash``, ``prev`` and ``seq``, as json.dumps writes it with its keys sorted; None
+    unless ``text`` shows, without parsing it again, that it is this one.
+
+    That is when ``text`` has no backslash (so no value or key in it is written with an
+    escape, and none of its strings holds a quote) and ends with those three members as
+    json.dumps writes them, and what is before them names none of them: then the members
+    before them are the top level's (no quote to end a string among the last ones, no
+    bracket), ``{`` and those members and ``}`` are a JSON object, and it is the entry
+    without the three."""
+    seq, prev, digest = entry.get("seq"), entry.get("prev"), entry.get("hash")
+    if type(seq) is not int or type(prev) is not str or type(digest) is not str:
+        return None
+    if "\\" in text:
+        return None
+    tail = f', "hash": "{digest}", "prev": "{prev}", "seq": {seq}}}'
+    if not text.endswith(tail):
+        return None
+    body = text[: len(text) - len(tail)] + "}"
+    if '"hash"' in body or '"prev"' in body or '"seq"' in body:
+        return None
+    return body
+
+
 class DecisionColumns(Protocol):
     """A row of the ``decisions`` table (a ``DecisionRow``, or the row as read)."""
 
@@ -310,31 +338,19 @@ def compare(
         out.note("its stored snapshot is not a JSON object")
         data = {}
     table = "the disputes table"
-    out.check("state", stored.state, told.state, table)
-    out.check("resolution", stored.resolution, told.resolution, table)
+    kept, said = [stored.state, stored.resolution], [told.state, told.resolution]
     if told.decision is not None:
-        digest = told.decision.get("rulebook_digest")
-        out.check("rulebook_digest", stored.rulebook_digest, digest, table)
+        kept.append(stored.rulebook_digest)
+        said.append(told.decision.get("rulebook_digest"))
+    if not _identical(kept, said):  # (identical: nothing to name; else each is checked)
+        out.check("state", stored.state, told.state, table)
+        out.check("resolution", stored.resolution, told.resolution, table)
+        if told.decision is not None:
+            digest = told.decision.get("rulebook_digest")
+            out.check("rulebook_digest", stored.rulebook_digest, digest, table)
     if not data:
         return out.found
-    snap = "the stored dispute"
-    out.check("case_id", data.get("case_id"), stored.case_id, snap, "its row")
-    if stored.order_id is not None:
-        order = _object(data.get("order")).get("order_id")
-        out.check("order_id", stored.order_id, order, table, "the stored dispute's order")
-    logged = {"state": told.state, "resolution": told.resolution, "appealed": told.appealed}
-    logged |= {"findings": told.findings, "resolution_rules": told.rules}
-    logged |= {"return_tracking_no": told.tracking_no}
-    # snapshots written before these were kept say nothing of them
-    if told.statements or "statements" in data:
-        logged |= {"statements": told.statements}
-    for name in ("offers", "return_payer", "shipment_tracking_no"):
-        if getattr(told, name) or name in data:
-            logged[name] = getattr(told, name)
-    for name, value in logged.items():
-        out.check(name, data.get(name), value, snap)
-    for name in ("opened_at", "evidence_closed_at", "rebuttal_closed_at", "decided_at"):
-        out.check(name, _instant(data.get(name)), _instant(getattr(told, name)), snap)
+    _fields(out, told, stored, data)
     if told.facts is not None:
         try:
             stored_facts = facts_digest(data.get("order"), data.get("claim"))
@@ -351,6 +367,39 @@ def compare(
     _snapshot_evidence(out, told.evidence, data.get("evidence"))
     _deadline(out, told, data, stored, rulebook)
     return out.found
+
+
+def _fields(out: _Differences, told: Told, stored: StoredDispute, data: dict[str, Any]) -> None:
+    """The stored dispute's own fields (and its row's id and order id) against its log."""
+    table, snap = "the disputes table", "the stored dispute"
+    logged = {"state": told.state, "resolution": told.resolution, "appealed": told.appealed}
+    logged |= {"findings": told.findings, "resolution_rules": told.rules}
+    logged |= {"return_tracking_no": told.tracking_no}
+    # snapshots written before these were kept say nothing of them
+    if told.statements or "statements" in data:
+        logged |= {"statements": told.statements}
+    for name in ("offers", "return_payer", "shipment_tracking_no"):
+        if getattr(told, name) or name in data:
+            logged[name] = getattr(told, name)
+    # the times, as they are written (the same text is the same instant)
+    kept = [data.get("case_id"), *map(data.get, logged), *map(data.get, _TIMES)]
+    said = [stored.case_id, *logged.values(), *_TOLD_TIMES(told)]
+    if stored.order_id is not None:
+        kept.append(stored.order_id)
+        said.append(_object(data.get("order")).get("order_id"))
+    if not _identical(kept, said):
+        out.check("case_id", data.get("case_id"), stored.case_id, snap, "its row")
+        if stored.order_id is not None:
+            order = _object(data.get("order")).get("order_id")
+            out.check("order_id", stored.order_id, order, table, "the stored dispute's order")
+        for name, value in logged.items():
+            out.check(name, data.get(name), value, snap)
+        for name in _TIMES:
+            out.check(name, _instant(data.get(name)), _instant(getattr(told, name)), snap)
+
+
+_TIMES = ("opened_at", "evidence_closed_at", "rebuttal_closed_at", "decided_at")
+_TOLD_TIMES = attrgetter(*_TIMES)
 
 
 def _settlement(out: _Differences, told: Told, data: dict[str, Any]) -> None:
@@ -409,10 +458,13 @@ def _decision(out: _Differences, told: dict[str, Any] | None, stored: Any) -> No
             out.note(f"decision is {shown} in {snap} but {said} in its log")
         return
     stored = _object(stored)
-    for name in _DECISION_FIELDS:
-        out.check(f"decision.{name}", stored.get(name), told.get(name), snap)
     logged = [[step.get("rule"), step.get("because")] for step in _steps(told)]
     trace = stored.get("trace")
+    kept, logs = list(map(stored.get, _DECISION_FIELDS)), list(map(told.get, _DECISION_FIELDS))
+    if _identical([*kept, trace], [*logs, logged]):
+        return
+    for name in _DECISION_FIELDS:
+        out.check(f"decision.{name}", stored.get(name), told.get(name), snap)
     if not isinstance(trace, list) or len(trace) != len(logged):
         out.check("decision.trace", trace, logged, snap)
         return
@@ -424,6 +476,11 @@ def _snapshot_evidence(out: _Differences, told: list[dict[str, Any]], stored: An
     records = stored if isinstance(stored, list) else []
     if not isinstance(stored, list):
         out.note(f"evidence is {_shown(stored)} in the stored dispute, not a list")
+    elif len(told) == len(records) and _identical(
+        [list(map(_object(record).get, _EVIDENCE_FIELDS)) for record in records],
+        [list(map(_object(entry.get("evidence")).get, _EVIDENCE_FIELDS)) for entry in told],
+    ):
+        return
     for index in range(max(len(told), len(records))):
         if index >= len(records):
             logged = _object(told[index].get("evidence"))
@@ -450,6 +507,15 @@ def _deadline(
     stored: StoredDispute,
     rulebook: Callable[[], Rulebook],
 ) -> None:
+    if (  # no deadline, none stored
+        told.window is None
+        and data.get("deadline_at") is None
+        and data.get("deadline_rule") is None
+        and data.get("deadline_event") is None
+        and stored.deadline_us is None
+        and all(offer["status"] != "open" for offer in told.offers)
+    ):
+        return
     due: datetime | None = None
     rule = event = None
     if told.window is not None:
@@ -500,9 +566,14 @@ def compare_decisions(
         row, entry = rows[index], logged[index]
         decision = _object(entry.get("decision"))
         label = f"decision {number}"
-        out.check(f"{label} at", _instant(row.at), _instant(entry.get("at")), where)
-        for name in ("liability", "remedy", "refund_amount", "rulebook", "rulebook_digest"):
-            out.check(f"{label} {name}", getattr(row, name), decision.get(name), where)
+        kept = [row.at, *_ROW_DECISION(row)]
+        if not _identical(kept, [entry.get("at"), *map(decision.get, _DECISION_COLUMNS)]):
+            out.check(f"{label} at", _instant(row.at), _instant(entry.get("at")), where)
+            for name in _DECISION_COLUMNS:
+                out.check(f"{label} {name}", getattr(row, name), decision.get(name), where)
+        unsealed = None if told is None or index >= len(told.bodies) else told.bodies[index]
+        if unsealed is not None and row.body == unsealed:
+            continue  # the body is the entry's own text, without what seals it in the log
         try:
             body = parse_json(row.body)
         except (ValueError, RecursionError):
@@ -510,6 +581,10 @@ def compare_decisions(
         if not _same(body, entry):
             out.note(f"{label}'s body in {where} is not its log entry")
     return out.found
+
+
+_DECISION_COLUMNS = ("liability", "remedy", "refund_amount", "rulebook", "rulebook_digest")
+_ROW_DECISION = attrgetter(*_DECISION_COLUMNS)
 
 
 def compare_evidence(
@@ -530,21 +605,28 @@ def compare_evidence(
             continue
         entry = logged[index]
         evidence = _object(entry.get("evidence"))
-        label = f"evidence {_shown(evidence.get('id'))}"
         columns: dict[str, Any] = {"id": row.evidence_id, "party": row.party, "kind": row.kind}
         columns |= {"sha256": row.sha256, "accepted": row.accepted}
+        try:
+            verdict = _object(parse_json(row.verdict))
+        except (ValueError, RecursionError):
+            verdict = {}
+        kept = [*columns.values(), row.submitted_at, *map(verdict.get, _VERDICT_FIELDS)]
+        said = [*map(evidence.get, columns), entry.get("at"), *map(evidence.get, _VERDICT_FIELDS)]
+        if _identical(kept, said):  # the times as written: the same text is the same instant
+            continue
+        label = f"evidence {_shown(evidence.get('id'))}"
         for name, value in columns.items():
             out.check(f"{label}.{name}", value, evidence.get(name), where)
         out.check(
             f"{label}.submitted_at", _instant(row.submitted_at), _instant(entry.get("at")), where
         )
-        try:
-            verdict = _object(parse_json(row.verdict))
-        except (ValueError, RecursionError):
-            verdict = {}
-        for name in ("accepted", "kind", "sha256", "reasons"):
+        for name in _VERDICT_FIELDS:
             out.check(f"{label} verdict.{name}", verdict.get(name), evidence.get(name), where)
     return out.found
+
+
+_VERDICT_FIELDS = ("accepted", "kind", "sha256", "reasons")
 
 
 def _answer_rule(claim: dict[str, Any], order: dict[str, Any]) -> str:
@@ -566,8 +648,8 @@ def _disputed(requested: Any, paid: Any) -> str | None:
 
 def _meaning(remedy: Any, what: str) -> Any:
     """What the remedy table says of a remedy named in the log (None for no remedy)."""
-    if remedy not in Remedy._value2member_map_:
-        return None
+    if not isinstance(remedy, str) or remedy not in Remedy._value2member_map_:
+        return None  # (a forged entry's remedy may be a list: not one, and no crash)
     return getattr(REMEDIES[Remedy(remedy)], what)
 
 
@@ -607,19 +689,51 @@ def _identical(a: Any, b: Any) -> bool:
     """Whether ``a`` and ``b`` are the same JSON value of the very same types, which
     :func:`_canonical` then writes alike: the quick answer for what is equal (as every field
     of an intact dispute is). False says nothing: the canonical texts are compared then
-    (1 and 1.0, a tuple and a list, a Decimal and its string, -0.0 and 0.0)."""
+    (1 and 1.0, a tuple and a list, a Decimal and its string, -0.0 and 0.0).
+
+    The values are compared with ``==`` (in C, however deep), then their types: where one
+    holds only text and nulls, which equal nothing else, the other holds the same."""
     kind = type(a)
     if kind is not type(b):
         return False
     if kind in _PLAIN:
         return bool(a == b)
-    if kind is dict:
-        return len(a) == len(b) and all(
-            type(key) is str and key in b and _identical(value, b[key]) for key, value in a.items()
-        )
-    if kind is list:
-        return len(a) == len(b) and all(map(_identical, a, b))
+    if kind is dict or kind is list:
+        return bool(a == b) and _alike(a, b)
     return False
+
+
+def _alike(a: Any, b: Any) -> bool:
+    """For a dict or list ``a`` equal to ``b`` of its type: whether every value in it has the
+    type of the value in ``b`` at the same place, is a JSON value other than a number with a
+    fraction (which :func:`_identical` never calls the same), and every key is text."""
+    pending = [(a, b)]
+    while pending:
+        x, y = pending.pop()
+        if type(x) is dict:
+            if not _TEXT.issuperset(map(type, x)):
+                return False
+            if _TEXT_OR_NULL.issuperset(map(type, x.values())):  # equal: the same in y
+                continue
+            pairs = zip(x.values(), map(y.__getitem__, x), strict=False)
+        elif _TEXT_OR_NULL.issuperset(map(type, x)):
+            continue
+        else:
+            pairs = zip(x, y, strict=False)  # (as long: they are equal)
+        for u, v in pairs:
+            kind = type(u)
+            if kind is not type(v):
+                return False
+            if kind is dict or kind is list:
+                if u:  # (empty, and equal: alike)
+                    pending.append((u, v))
+            elif kind not in _PLAIN:
+                return False
+    return True
+
+
+_TEXT = frozenset({str})
+_TEXT_OR_NULL = frozenset({str, type(None)})
 
 
 def _canonical(value: Any) -> str:
