@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 from operator import attrgetter
 from typing import Any, Protocol
 
@@ -718,6 +719,16 @@ def _alike(a: Any, b: Any) -> bool:
             pairs = zip(x.values(), map(y.__getitem__, x), strict=False)
         elif _TEXT_OR_NULL.issuperset(map(type, x)):
             continue
+        elif _LIST.issuperset(map(type, x)) and _TEXT_OR_NULL.issuperset(
+            map(type, chain.from_iterable(x))
+        ):
+            continue  # lists of text (a decision's trace)
+        elif (
+            _DICT.issuperset(map(type, x))
+            and _TEXT.issuperset(map(type, chain.from_iterable(x)))
+            and _TEXT_OR_NULL.issuperset(map(type, chain.from_iterable(map(dict.values, x))))
+        ):
+            continue  # objects of text (its rules, statements)
         else:
             pairs = zip(x, y, strict=False)  # (as long: they are equal)
         for u, v in pairs:
@@ -734,6 +745,8 @@ def _alike(a: Any, b: Any) -> bool:
 
 _TEXT = frozenset({str})
 _TEXT_OR_NULL = frozenset({str, type(None)})
+_LIST = frozenset({list})
+_DICT = frozenset({dict})
 
 
 def _canonical(value: Any) -> str:
