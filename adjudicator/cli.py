@@ -65,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"adjudicator: {message}", file=sys.stderr)
         return code
+    finally:
+        _decoders_as_before()
     return code
 
 
@@ -492,10 +494,27 @@ def _describe(file: str, verdict: Verdict) -> str:
 def _fork_decoders() -> None:
     """This process runs one command alone: the decoder sandbox may fork() its worker while
     the process has one thread rather than start a fresh interpreter (a tenth of a second of
-    a short replay's CPU). The web server never does: it holds many requests' state."""
+    a short replay's CPU), until the command ends (:func:`_decoders_as_before`: a caller that
+    runs ``main`` in its own process gets its setting back). The web server never does: it
+    holds many requests' state."""
+    global _decoders_before  # noqa: PLW0603 - the command's, put back when it ends
     from evidence.sandbox import fork_workers_when_alone
 
-    fork_workers_when_alone()
+    before = fork_workers_when_alone()
+    if _decoders_before is None:
+        _decoders_before = before
+
+
+def _decoders_as_before() -> None:
+    global _decoders_before  # noqa: PLW0603
+    if _decoders_before is not None:
+        from evidence.sandbox import fork_workers_when_alone
+
+        fork_workers_when_alone(_decoders_before)
+        _decoders_before = None
+
+
+_decoders_before: bool | None = None
 
 
 def _import_for_good(module: str) -> None:

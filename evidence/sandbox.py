@@ -280,12 +280,14 @@ def _alone() -> bool:
 _fork_by_default = False
 
 
-def fork_workers_when_alone(enabled: bool = True) -> None:
+def fork_workers_when_alone(enabled: bool = True) -> bool:
     """Let every sandbox of this process (``fork=None``, the shared ones included) fork() its
     worker when the process has one thread: for a program that runs alone, such as a
-    command-line run, where a fresh interpreter's start-up is much of a short run's work."""
-    global _fork_by_default  # noqa: PLW0603 - a setting of the whole process
-    _fork_by_default = enabled
+    command-line run, where a fresh interpreter's start-up is much of a short run's work.
+    Returns the setting it replaces (to put back)."""
+    global _fork_by_default  # a setting of the whole process
+    before, _fork_by_default = _fork_by_default, enabled
+    return before
 
 
 class _Spawner:

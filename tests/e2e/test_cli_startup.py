@@ -182,3 +182,29 @@ def test_a_commands_modules_are_imported_once_for_good() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == [False, True, True, True, 0, False]
+
+
+def test_a_command_forks_decoders_only_while_it_runs() -> None:
+    """The replay's worker (a video's decoder, still running after the command) was forked
+    from the command's process; an in-process caller of ``main`` gets its own setting back
+    when the command ends."""
+    code = (
+        "import contextlib, io, json, os\n"
+        "from pathlib import Path\n"
+        "from evidence import sandbox\n"
+        "from adjudicator.cli import main\n"
+        "def children():\n"
+        "    task = Path(f'/proc/self/task/{os.getpid()}/children')\n"
+        "    pids = task.read_text().split()\n"
+        "    return [Path(f'/proc/{pid}/cmdline').read_bytes() for pid in pids]\n"
+        "seen = []\n"
+        "for before in (False, True):\n"
+        "    sandbox.fork_workers_when_alone(before)\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"        main(['replay', {str(EXAMPLES / 'KS-EX-0005.json')!r}])\n"
+        "    seen.append(sandbox.fork_workers_when_alone(False))\n"
+        "seen.append(children() == [Path('/proc/self/cmdline').read_bytes()])\n"
+        "print(json.dumps(seen))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == [False, True, True]
