@@ -10,7 +10,8 @@ interpreter's own start-up (``python -c pass``) measured in the same run. The la
 JSON object.
 
 Commands: ``--help``; ``replay examples/cases/`` (in memory; its videos and PDFs are decoded
-in the sandbox's worker, a second interpreter, so the parent's own share is printed too);
+in the sandbox's worker, a second process the command forks from itself, so the parent's own
+share is printed too);
 ``evidence check`` of one photo; ``audit verify --db`` and ``show --db`` of a small SQLite
 database (the examples replayed into it first, not timed). It also checks, in a separate
 process, that a replay in memory leaves the database layer unimported.
