@@ -10,12 +10,17 @@ malformed, not signed by the key given, or that the log no longer extends
 exported log. Damaged data is always a problem in the report, never an exception.
 
 It reads in constant memory, however long the log: every query is streamed in chunks (a
-server-side cursor on PostgreSQL) and nothing is kept of an entry once it is checked. The log
-is read twice: oldest first for the chain, then dispute by dispute (by its ``case_id`` column,
-which is indexed) beside the disputes, decisions and evidence tables read in the same order,
-so that each dispute is held to its entries and forgotten before the next. The only entries
-kept from the first read to the second are those whose row's ``case_id`` column names another
-dispute than the entry does (damage, reported as such): each is read with its own dispute's.
+server-side cursor on PostgreSQL) and nothing is kept of an entry once it is checked. A
+database in which all is as it should be is read once (:func:`_intact`): the log dispute by
+dispute, each row beside the hash column of the row numbered one before it, so that the
+chain is checked in the same read that holds each dispute to its entries. At the first
+thing that is not as it should be, it is read again the thorough way, which names every
+problem: the log twice, oldest first for the chain, then dispute by dispute (by its
+``case_id`` column, which is indexed) beside the disputes, decisions and evidence tables read
+in the same order, so that each dispute is held to its entries and forgotten before the
+next. The only entries kept from the first read to the second are those whose row's
+``case_id`` column names another dispute than the entry does (damage, reported as such):
+each is read with its own dispute's.
 """
 
 from __future__ import annotations

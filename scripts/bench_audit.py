@@ -19,7 +19,8 @@ them), until the log has N entries or more. Then, each in a fresh process:
   calls for it (``adjudicator.auditlog``'s: json's own scanner, one C encoder).
 
 Rates are entries per second of wall-clock time, and per second of the process's CPU time
-(steadier on a busy machine). The last line is one JSON object.
+(steadier on a busy machine). What holding the disputes to the log costs is the whole
+audit's CPU time less ``verify_log``'s, per stored dispute. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -170,11 +171,11 @@ class Filler:
             head = self.tables["log_head"]
             connection.execute(head.update().values(seq=self.seq, hash=self.prev))
 
-    def count(self) -> int:
+    def count(self, table: str = "log") -> int:
         with self.engine.connect() as connection:
             return int(
                 connection.execute(
-                    select(func.count()).select_from(self.tables["log"])
+                    select(func.count()).select_from(self.tables[table])
                 ).scalar_one()
             )
 
@@ -226,7 +227,7 @@ def main() -> None:
         small = verify(url, quarter)
         filler.fill_to(args.entries)
         filled = time.perf_counter() - clock
-        entries = filler.count()
+        entries, disputes = filler.count(), filler.count("disputes")
         large = verify(url, entries)
         chain = verify(url, entries, "verify_log")
         floor = child(_FLOOR, url)
@@ -237,6 +238,7 @@ def main() -> None:
                     connection.execute(text(f"DELETE FROM {name}"))
     floor_rate = floor["entries"] / floor["seconds"]
     floor_cpu_rate = floor["entries"] / floor["cpu_seconds"]
+    per_dispute_us = (large["cpu_seconds"] - chain["cpu_seconds"]) / disputes * 1e6
     print(
         f"{entries} entries ({filler.copies} copies of the {len(filler.case_ids)} example "
         f"disputes, {filler.per_copy} entries each), written in {filled:.1f} s"
@@ -255,7 +257,8 @@ def main() -> None:
     )
     print(
         f"  audit verify: {large['entries_per_cpu_s'] / floor_cpu_rate:.2f}x the floor's "
-        f"rate (CPU); verify_log: {chain['entries_per_cpu_s'] / floor_cpu_rate:.2f}x"
+        f"rate (CPU); verify_log: {chain['entries_per_cpu_s'] / floor_cpu_rate:.2f}x; "
+        f"holding the {disputes} disputes: {per_dispute_us:.0f} µs of CPU each beyond the chain"
     )
     print(
         json.dumps(
@@ -268,6 +271,8 @@ def main() -> None:
                 "ratio_to_floor": round(large["entries_per_cpu_s"] / floor_cpu_rate, 3),
                 "verify_log_entries_per_s": round(chain["entries_per_s"]),
                 "verify_log_entries_per_cpu_s": round(chain["entries_per_cpu_s"]),
+                "disputes": disputes,
+                "per_dispute_cpu_us": round(per_dispute_us),
                 "rss_growth_mb": round(large["rss_growth_mib"], 1),
                 "rss_growth_quarter_mb": round(small["rss_growth_mib"], 1),
                 "quarter_entries": quarter,
