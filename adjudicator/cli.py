@@ -49,8 +49,9 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it
 
 def main(argv: Sequence[str] | None = None) -> int:
     _without_pydantic_plugins()
-    parser = _parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(only=arguments[0] if arguments and arguments[0][:1] != "-" else None)
+    args = parser.parse_args(arguments)
     try:
         code: int = args.run(args, sys.stdout)
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly
@@ -144,7 +145,11 @@ def one_line(exc: BaseException) -> str:
     return first[:500]
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``only``, the command given first, the parser of that
+    command alone (its arguments, its help and its errors are the same; building every
+    command's parser is a fiftieth of a short replay's CPU), the whole parser if there is no
+    such command (its error names them all)."""
     parser = argparse.ArgumentParser(
         prog="adjudicator",
         description="Settle after-sales disputes by the platform's burden-of-proof rules. "
@@ -154,7 +159,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="print the traceback of an error that stops a command"
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands: Any = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    if only is not None:
+        commands = _OnlyCommand(commands, only)
     evidence = commands.add_parser("evidence", help="evidence files")
     evidence_commands = evidence.add_subparsers(dest="evidence_command", required=True)
     check = evidence_commands.add_parser(
@@ -259,7 +266,34 @@ def _parser() -> argparse.ArgumentParser:
     rules_check.set_defaults(run=_rules_check)
     add_rules_diff(rules_commands)
     add_whatif(commands)
+    if isinstance(commands, _OnlyCommand) and not commands.found:
+        return _parser()
     return parser
+
+
+class _OnlyCommand:
+    """The commands' subparsers, building only the parser of the command named ``only``:
+    every other command's parser is :data:`_UNUSED`, which takes any call and does nothing."""
+
+    def __init__(self, commands: Any, only: str) -> None:
+        self.commands, self.only, self.found = commands, only, False
+
+    def add_parser(self, name: str, **options: Any) -> Any:
+        if name != self.only:
+            return _UNUSED
+        self.found = True
+        return self.commands.add_parser(name, **options)
+
+
+class _Unused:
+    def __getattr__(self, name: str) -> Any:
+        return self._anything
+
+    def _anything(self, *args: Any, **options: Any) -> _Unused:
+        return self
+
+
+_UNUSED = _Unused()
 
 
 def _replay_command(commands: Any) -> None:

@@ -7,8 +7,11 @@ them unless the user says otherwise (``PYDANTIC_DISABLE_PLUGINS``).
 
 from __future__ import annotations
 
+import argparse
 import ast
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import subprocess
@@ -208,3 +211,41 @@ def test_a_command_forks_decoders_only_while_it_runs() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == [False, True, True]
+
+
+# --- the parser: only the command given first is built ------------------------------------
+
+
+def _help(parser: object, argv: list[str]) -> tuple[str, str, object]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            parser.parse_args(argv)  # type: ignore[attr-defined]
+            status: object = 0
+        except SystemExit as stop:
+            status = stop.code
+    return out.getvalue(), err.getvalue(), status
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    found: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+def test_the_parser_of_one_command_says_what_the_whole_parser_says() -> None:
+    whole = cli._parser()
+    for name, command in _commands(whole).items():
+        alone = cli._parser(only=name)
+        assert set(_commands(alone)) == {name}
+        argvs = [[name, "--help"], [name], [name, "--no-such-option"]]
+        argvs += [[name, sub, "--help"] for sub in _commands(command)]
+        argvs += [[name, sub] for sub in _commands(command)]
+        for argv in argvs:
+            assert _help(alone, argv) == _help(whole, argv), argv
+
+
+def test_an_unknown_command_gets_the_whole_parser() -> None:
+    assert set(_commands(cli._parser(only="no-such-command"))) == set(_commands(cli._parser()))
