@@ -21,7 +21,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from adjudicator.cli_inputs import case_files, check_url, rulebook_argument, service_on
+from adjudicator.cli_inputs import (
+    case_files,
+    check_url,
+    registered_rulebooks,
+    rulebook_argument,
+    service_on,
+)
 from adjudicator.cli_whatif import add_rules_diff, add_whatif
 from adjudicator.errors import (
     AdjudicationError,
@@ -657,18 +663,13 @@ def _replayed_in_memory(
 
 def _operator_rulebooks(args: argparse.Namespace) -> tuple[Rulebook | None, dict[str, Rulebook]]:
     """``--rulebook`` (for every case) and the ``--register-rulebook`` files by id."""
-    from adjudicator.rulebook import BUILTIN, load_rulebook
+    from adjudicator.rulebook import load_rulebook
 
-    registered: dict[str, Rulebook] = {}
     try:
         if args.rulebook is not None:
             args.rulebook = rulebook_argument("--rulebook", args.rulebook)
         rulebook = None if args.rulebook is None else load_rulebook(args.rulebook)
-        for path in args.register_rulebook:
-            book = load_rulebook(path)
-            if book.id in BUILTIN or book.id in registered:
-                raise RulebookError([f"{path}: id {book.id} is taken"])
-            registered[book.id] = book
+        registered = registered_rulebooks(args.register_rulebook)
     except RulebookError as exc:
         raise UsageError(f"rulebook: {exc}") from None
     return rulebook, registered

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from adjudicator.errors import RulebookError, UsageError
 
 if TYPE_CHECKING:
+    from adjudicator.rulebook import Rulebook
     from adjudicator.service import Adjudicator
 
 
@@ -68,3 +69,18 @@ def rulebook_argument(option: str, given: str | Path) -> str | Path:
             )
         raise UsageError(f"{option}: no such rulebook file {text}")
     return path
+
+
+def registered_rulebooks(paths: Sequence[Path]) -> dict[str, Rulebook]:
+    """The rulebook files an operator registers (``--register-rulebook``), by id, so that
+    case files may name them; raises :class:`RulebookError` for one that is unsound or whose
+    id is built in or given twice."""
+    from adjudicator.rulebook import BUILTIN, load_rulebook
+
+    registered: dict[str, Rulebook] = {}
+    for path in paths:
+        book = load_rulebook(path)
+        if book.id in BUILTIN or book.id in registered:
+            raise RulebookError([f"{path}: id {book.id} is taken"])
+        registered[book.id] = book
+    return registered

@@ -176,42 +176,23 @@ def _from_files(
     paths: list[Path], registered: dict[str, Rulebook]
 ) -> Iterator[tuple[CaseFile, Rulebook] | InvalidCase]:
     from adjudicator.casefile import read_case
-    from adjudicator.replay import builtin_rulebook
-    from adjudicator.rulebook import builtin_reference
+    from adjudicator.replay import case_rulebook
 
     for path in paths:
         try:
             case_file = read_case(path)
+            yield case_file, case_rulebook(case_file, registered)
         except InvalidCase as exc:
             yield exc
-            continue
-        book = registered.get(case_file.rulebook)
-        if book is None and builtin_reference(case_file.rulebook) is not None:
-            book = builtin_rulebook(case_file.rulebook)
-        if book is None:
-            yield InvalidCase(
-                str(path),
-                "/rulebook",
-                f"no rulebook {case_file.rulebook!r} (built in, or "
-                "registered with --register-rulebook)",
-            )
-            continue
-        yield case_file, book
 
 
 def _registered(args: argparse.Namespace) -> dict[str, Rulebook]:
-    from adjudicator.rulebook import BUILTIN, load_rulebook
+    from adjudicator.cli_inputs import registered_rulebooks
 
-    registered: dict[str, Rulebook] = {}
-    for path in args.register_rulebook:
-        try:
-            book = load_rulebook(path)
-        except RulebookError as exc:
-            raise UsageError(f"--register-rulebook: {exc}") from None
-        if book.id in BUILTIN or book.id in registered:
-            raise UsageError(f"--register-rulebook: {path}: id {book.id} is taken")
-        registered[book.id] = book
-    return registered
+    try:
+        return registered_rulebooks(args.register_rulebook)
+    except RulebookError as exc:
+        raise UsageError(f"--register-rulebook: {exc}") from None
 
 
 def _by_id(option: str, given: list[str]) -> dict[str, Rulebook]:

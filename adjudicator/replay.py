@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -254,7 +254,7 @@ def receive_evidence(case_file: CaseFile, intake: Intake) -> None:
 
 def new_case(case_file: CaseFile, rulebook: Rulebook | None = None) -> Case:
     """The dispute of a case file before its first event, under its rulebook."""
-    book = rulebook or _rulebook(case_file)
+    book = rulebook or case_rulebook(case_file)
     outside = book.out_of_scope(case_file.order, case_file.claim)
     if outside is not None:
         raise InvalidCase(str(case_file.path), *outside)
@@ -290,8 +290,13 @@ def drive(
         expire_next()
 
 
-def _rulebook(case_file: CaseFile) -> Rulebook:
-    """The case file's rulebook id, built in (the caller passes a registered one)."""
+def case_rulebook(
+    case_file: CaseFile, registered: Mapping[str, Rulebook] | None = None
+) -> Rulebook:
+    """The rulebook the case file names: one the operator registered under that id, or a
+    built-in one; :class:`InvalidCase` (at ``/rulebook``) for any other id."""
+    if registered and case_file.rulebook in registered:
+        return registered[case_file.rulebook]
     if builtin_reference(case_file.rulebook) is None:
         raise InvalidCase(
             str(case_file.path),

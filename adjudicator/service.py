@@ -69,7 +69,7 @@ from adjudicator.rulebook import (
 from adjudicator.workflow import Case, Event, Submission
 from evidence import EvidencePolicy, FilesystemStore, Party, PriorEvidence
 from evidence.errors import StoreError
-from evidence.sharpness import hamming
+from evidence.neardup import nearest
 from evidence.store import Collected, ContentStore
 
 EVIDENCE_DIR_ENV = "ADJUDICATOR_EVIDENCE_DIR"
@@ -925,12 +925,7 @@ class _BatchPrior:
     def near_duplicate(self, perceptual_hash: str, max_distance: int) -> str | None:
         """The canonical answer over both: the nearest hash, ties by the smallest text."""
         found = self.stored.near_duplicate(perceptual_hash, max_distance)
-        best = None if found is None else (hamming(perceptual_hash, found), found)
-        for other in self.pending.perceptual_hashes:
-            distance = hamming(perceptual_hash, other)
-            if distance <= max_distance and (best is None or (distance, other) < best):
-                best = (distance, other)
-        return None if best is None else best[1]
+        return nearest(perceptual_hash, [found, *self.pending.perceptual_hashes], max_distance)
 
 
 def _merged(parts: list[repository.Writes]) -> repository.Writes:
