@@ -14,10 +14,13 @@ from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ARRAY, Integer, Table, any_, bindparam, func, insert, union_all, update
 from sqlalchemy import select as core_select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -26,6 +29,8 @@ from adjudicator.auditlog import seal
 from adjudicator.effects import Ledger, could_order
 from adjudicator.errors import ConflictError, DisputeExists, KeyReused, UnknownDispute
 from adjudicator.examine import Examined, Examiner, Intake
+from adjudicator.jsontext import sorted_text
+from adjudicator.jsontext import text as json_text
 from adjudicator.persistence import (
     CommandRow,
     DecisionRow,
@@ -288,7 +293,7 @@ class Writes:
             "state": case.state.value,
             "resolution": case.resolution,
             "deadline_us": epoch_us(case.next_deadline()),  # the window's, or an offer's
-            "snapshot": json.dumps(snapshot.to_json(case), ensure_ascii=False, sort_keys=True),
+            "snapshot": sorted_text(snapshot.to_json(case)),
         }
         if row is None:
             version, first_event = 1, 1
@@ -376,7 +381,7 @@ def append_log(
         seq += 1
         entry = seal(seq, prev, body)
         prev = entry["hash"]
-        text = json.dumps(entry, ensure_ascii=False, sort_keys=True)
+        text = sorted_text(entry)
         rows.append({"seq": seq, "case_id": body["case_id"], "hash": prev, "entry": text})
         effects += ledgers[body["case_id"]].observe(entry)
     _insert(session, LogRow, rows)
@@ -407,7 +412,7 @@ def _effect_row(effect: dict[str, Any]) -> dict[str, Any]:
         "key": effect["key"],
         "case_id": effect["case_id"],
         "kind": effect["kind"],
-        "body": json.dumps(effect, ensure_ascii=False),  # in the order effects.py builds it
+        "body": json_text(effect),  # in the order effects.py builds it
         "deliveries": 0,
     }
 
@@ -469,10 +474,37 @@ def ack_effects(session: Session, ids: list[int], now_us: int) -> tuple[int, lis
 
 
 def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
-    """Core inserts on the session's connection: the ORM's bulk path cost more than the
-    database did."""
-    if rows:
-        session.connection().execute(insert(_table(table)), rows)
+    """Insert ``rows`` (each with the same columns, plain values) on the session's
+    connection, as one ``executemany`` of the driver: the ORM's bulk path, and then Core's
+    handling of each row's parameters, cost more than the database did."""
+    if not rows:
+        return
+    connection = session.connection()
+    names = tuple(rows[0])
+    statement = _insert_statement(connection.dialect, _table(table), names)
+    if statement is None:  # a driver whose parameters are not ? or %s
+        connection.execute(insert(_table(table)), rows)
+        return
+    values = itemgetter(*names)
+    connection.exec_driver_sql(statement, [_row(values(row)) for row in rows])
+
+
+@cache
+def _insert_statement(dialect: Dialect, table: Table, names: tuple[str, ...]) -> str | None:
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+    if mark is None:  # pragma: no cover - SQLite and psycopg take ? and %s
+        return None
+    quote = dialect.identifier_preparer.quote
+    for name in names:
+        table.c[name]  # a column the table has, or a KeyError (the rows are not its)
+    columns = ", ".join(quote(name) for name in names)
+    marks = ", ".join([mark] * len(names))
+    return f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"
+
+
+def _row(values: Any) -> tuple[Any, ...]:
+    """``itemgetter`` gives a tuple for two or more names, the value itself for one."""
+    return values if isinstance(values, tuple) else (values,)
 
 
 def log_entries(session: Session, case_id: str | None = None) -> Iterator[dict[str, Any]]:
@@ -505,7 +537,7 @@ def _event_rows(case_id: str, first: int, events: list[Event]) -> list[dict[str,
             "at": event.at.isoformat(),
             "actor": event.actor.value,
             "action": event.action,
-            "body": json.dumps(event_json(event), ensure_ascii=False, sort_keys=True),
+            "body": sorted_text(event_json(event)),
         }
         for seq, event in enumerate(events, start=first)
     ]
@@ -558,7 +590,7 @@ def _evidence_row(case_id: str, item: Examined) -> dict[str, Any]:
         "accepted": item.verdict.accepted,
         "submitted_at": item.submitted_at.isoformat(),
         "file": item.submission.name or str(item.submission.file),
-        "verdict": json.dumps(item.verdict.to_json(), ensure_ascii=False),
+        "verdict": json_text(item.verdict.to_json()),
     }
 
 
@@ -572,7 +604,7 @@ def _decision_row(body: dict[str, Any]) -> dict[str, Any]:
         "refund_amount": decision["refund_amount"],
         "rulebook": decision["rulebook"],
         "rulebook_digest": decision["rulebook_digest"],
-        "body": json.dumps(body, ensure_ascii=False, sort_keys=True),
+        "body": sorted_text(body),
     }
 
 
