@@ -14,13 +14,10 @@ from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, Table, any_, bindparam, func, insert, union_all, update
+from sqlalchemy import ARRAY, Integer, Table, any_, bindparam, func, union_all, update
 from sqlalchemy import select as core_select
-from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -29,6 +26,7 @@ from adjudicator.auditlog import seal
 from adjudicator.effects import Ledger, could_order
 from adjudicator.errors import ConflictError, DisputeExists, KeyReused, UnknownDispute
 from adjudicator.examine import Examined, Examiner, Intake
+from adjudicator.inserts import insert_rows
 from adjudicator.jsontext import sorted_text
 from adjudicator.jsontext import text as json_text
 from adjudicator.persistence import (
@@ -474,37 +472,9 @@ def ack_effects(session: Session, ids: list[int], now_us: int) -> tuple[int, lis
 
 
 def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (each with the same columns, plain values) on the session's
-    connection, as one ``executemany`` of the driver: the ORM's bulk path, and then Core's
-    handling of each row's parameters, cost more than the database did."""
-    if not rows:
-        return
-    connection = session.connection()
-    names = tuple(rows[0])
-    statement = _insert_statement(connection.dialect, _table(table), names)
-    if statement is None:  # a driver whose parameters are not ? or %s
-        connection.execute(insert(_table(table)), rows)
-        return
-    values = itemgetter(*names)
-    connection.exec_driver_sql(statement, [_row(values(row)) for row in rows])
-
-
-@cache
-def _insert_statement(dialect: Dialect, table: Table, names: tuple[str, ...]) -> str | None:
-    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
-    if mark is None:  # pragma: no cover - SQLite and psycopg take ? and %s
-        return None
-    quote = dialect.identifier_preparer.quote
-    for name in names:
-        table.c[name]  # a column the table has, or a KeyError (the rows are not its)
-    columns = ", ".join(quote(name) for name in names)
-    marks = ", ".join([mark] * len(names))
-    return f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"
-
-
-def _row(values: Any) -> tuple[Any, ...]:
-    """``itemgetter`` gives a tuple for two or more names, the value itself for one."""
-    return values if isinstance(values, tuple) else (values,)
+    """Rows into a table on the session's connection, the cheapest way its database takes
+    them (:mod:`adjudicator.inserts`): the ORM's bulk path cost more than the database did."""
+    insert_rows(session.connection(), _table(table), rows)
 
 
 def log_entries(session: Session, case_id: str | None = None) -> Iterator[dict[str, Any]]:

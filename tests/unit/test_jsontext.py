@@ -32,7 +32,7 @@ def test_text_is_json_dumps(value: object) -> None:
 
 
 def test_keys_of_other_types_sort_and_write_as_json_dumps_does() -> None:
-    value = {2: "b", 1: "a", 1.5: None, True: 0}
+    value = {2: "b", 1: "a", 1.5: None, False: 0, None: 1}
     assert text(value) == json.dumps(value, ensure_ascii=False)
     with pytest.raises(TypeError):  # json.dumps cannot sort mixed keys either
         json.dumps({1: 0, "a": 0}, sort_keys=True)
