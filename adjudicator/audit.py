@@ -38,7 +38,15 @@ from sqlalchemy import ColumnElement, Executable, Result, Table
 from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
-from adjudicator.auditlog import GENESIS, Break, Chain, Problem, _canonical_tree, parse_json
+from adjudicator.auditlog import (
+    _SCAN,
+    GENESIS,
+    Break,
+    Chain,
+    Problem,
+    _canonical_tree,
+    parse_json,
+)
 from adjudicator.checkpoint import (
     Checkpoint,
     Checkpoints,
@@ -322,7 +330,7 @@ def _hold_disputes(
         told = _told(case_id, rows or [], strays or [])
         if stored:
             held.stored += 1
-            dispute = StoredDispute(*stored[0])
+            dispute = StoredDispute._make(stored[0])
             held.disputes += compare(told, dispute, _loader(rulebook, dispute))
         elif told is not None:
             held.unstored.append(
@@ -376,7 +384,7 @@ def _intact(
                     raise _Damaged
                 told = linked.told(case_id, rows)
                 stored += 1
-                held = StoredDispute(*dispute[0])
+                held = StoredDispute._make(dispute[0])
                 if (
                     compare(told, held, _loader(rulebook, held))
                     or compare_decisions(case_id, told, decided or [])
@@ -389,6 +397,11 @@ def _intact(
     if _head_problems(head, reading):
         return None
     return reading, stored
+
+
+# what reading an entry that is not as the log writes it raises: no JSON value at the start
+# (StopIteration), no hash, a string JSON cannot encode, nesting too deep...
+_UNLINKED = (StopIteration, KeyError, UnicodeEncodeError, ValueError, TypeError, RecursionError)
 
 
 class _Linked:
@@ -421,13 +434,13 @@ class _Linked:
         for _, seq, column, text, before in rows:
             if type(seq) is not int or type(text) is not str:
                 raise _Damaged
-            try:
-                entry = parse_json(text)
-                if type(entry) is not dict:
+            try:  # (parsed as the log writes it: an object, nothing around it)
+                entry, end = _SCAN(text, 0)
+                if end != len(text) or type(entry) is not dict:
                     raise _Damaged
                 stated = entry.pop("hash")
                 digest = sha256(_canonical_tree(entry)).hexdigest()
-            except (KeyError, UnicodeEncodeError, ValueError, TypeError, RecursionError):
+            except _UNLINKED:
                 raise _Damaged from None
             entry["hash"] = stated
             if (

@@ -24,7 +24,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from itertools import chain
 from operator import attrgetter
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from adjudicator.auditlog import Problem, parse_json
 from adjudicator.domain import REMEDIES, Remedy, money
@@ -94,6 +94,7 @@ class Told:
     window: tuple[str, str, Any] | None = None  # the open window: rule, lapse event, start
     evidence: list[dict[str, Any]] = field(default_factory=list)  # the evidence entries
     decisions: list[dict[str, Any]] = field(default_factory=list)  # the decision entries
+    # (as the log holds them: ``seq``, ``prev`` and ``hash`` are not the decisions row's)
     bodies: list[str | None] = field(default_factory=list)  # their decisions rows' body text
 
     def observe(self, entry: dict[str, Any], text: str | None = None) -> None:
@@ -113,7 +114,7 @@ class Told:
         elif event == "decision":
             decision = entry.get("decision")
             self.decision = decision if isinstance(decision, dict) else {}
-            self.decisions.append({k: v for k, v in entry.items() if k not in _SEALING})
+            self.decisions.append(entry)
             self.bodies.append(None if text is None else _unsealed(text, entry))
             self.decided_at, self.resolution, self.settled_by = at, "adjudicated", "decision"
             self.rules = [step.get("rule") for step in _steps(self.decision)]
@@ -293,9 +294,9 @@ class EvidenceColumns(Protocol):
     def verdict(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class StoredDispute:
-    """A dispute's row as the database holds it."""
+class StoredDispute(NamedTuple):
+    """A dispute's row as the database holds it (a tuple: made from the row as read, in the
+    order of its fields, without copying it field by field)."""
 
     case_id: str
     state: str
@@ -373,9 +374,14 @@ def compare(
 def _fields(out: _Differences, told: Told, stored: StoredDispute, data: dict[str, Any]) -> None:
     """The stored dispute's own fields (and its row's id and order id) against its log."""
     table, snap = "the disputes table", "the stored dispute"
-    logged = {"state": told.state, "resolution": told.resolution, "appealed": told.appealed}
-    logged |= {"findings": told.findings, "resolution_rules": told.rules}
-    logged |= {"return_tracking_no": told.tracking_no}
+    logged = {
+        "state": told.state,
+        "resolution": told.resolution,
+        "appealed": told.appealed,
+        "findings": told.findings,
+        "resolution_rules": told.rules,
+        "return_tracking_no": told.tracking_no,
+    }
     # snapshots written before these were kept say nothing of them
     if told.statements or "statements" in data:
         logged |= {"statements": told.statements}
@@ -579,7 +585,7 @@ def compare_decisions(
             body = parse_json(row.body)
         except (ValueError, RecursionError):
             body = row.body
-        if not _same(body, entry):
+        if not _same(body, {k: v for k, v in entry.items() if k not in _SEALING}):
             out.note(f"{label}'s body in {where} is not its log entry")
     return out.found
 
@@ -606,18 +612,18 @@ def compare_evidence(
             continue
         entry = logged[index]
         evidence = _object(entry.get("evidence"))
-        columns: dict[str, Any] = {"id": row.evidence_id, "party": row.party, "kind": row.kind}
-        columns |= {"sha256": row.sha256, "accepted": row.accepted}
         try:
             verdict = _object(parse_json(row.verdict))
         except (ValueError, RecursionError):
             verdict = {}
-        kept = [*columns.values(), row.submitted_at, *map(verdict.get, _VERDICT_FIELDS)]
-        said = [*map(evidence.get, columns), entry.get("at"), *map(evidence.get, _VERDICT_FIELDS)]
+        columns = _ROW_EVIDENCE(row)  # (the columns, then the submission time)
+        kept = [*columns, *map(verdict.get, _VERDICT_FIELDS)]
+        said = [*map(evidence.get, _EVIDENCE_COLUMNS), entry.get("at")]
+        said += map(evidence.get, _VERDICT_FIELDS)
         if _identical(kept, said):  # the times as written: the same text is the same instant
             continue
         label = f"evidence {_shown(evidence.get('id'))}"
-        for name, value in columns.items():
+        for name, value in zip(_EVIDENCE_COLUMNS, columns, strict=False):
             out.check(f"{label}.{name}", value, evidence.get(name), where)
         out.check(
             f"{label}.submitted_at", _instant(row.submitted_at), _instant(entry.get("at")), where
@@ -628,6 +634,8 @@ def compare_evidence(
 
 
 _VERDICT_FIELDS = ("accepted", "kind", "sha256", "reasons")
+_EVIDENCE_COLUMNS = ("id", "party", "kind", "sha256", "accepted")  # as the log names them
+_ROW_EVIDENCE = attrgetter("evidence_id", "party", "kind", "sha256", "accepted", "submitted_at")
 
 
 def _answer_rule(claim: dict[str, Any], order: dict[str, Any]) -> str:

@@ -180,3 +180,20 @@ def test_rows_sharing_a_seq_are_named_as_the_thorough_audit_names_them(
     assert expected[3][0] == "entry 5: has seq 4 where 5 belongs"
     assert "entry 5: is stored under seq 4 (its row's seq column)" in expected[3]
     assert said(service.audit()) == expected
+
+
+def test_an_entry_with_space_around_it_is_read_the_thorough_way(
+    loaded: Adjudicator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSON allows space around a value, and the log never writes any: the one read takes an
+    entry only as the log writes it, and leaves one with space around it to the thorough
+    way, which finds it whole."""
+    _sql("UPDATE log SET entry = ' ' || entry || ' ' WHERE seq = 5")(loaded.engine)
+    expected = said(thorough(loaded, monkeypatch))
+    assert expected[3] == []
+    one_read = audit._intact
+    found: list[object] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(audit, "_intact", lambda *a: found.append(one_read(*a)))
+        assert said(loaded.audit()) == expected
+    assert found == [None]

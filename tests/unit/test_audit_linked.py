@@ -138,3 +138,17 @@ def test_numbers_must_run_from_one_to_the_count() -> None:
     linked.count, linked.lowest, linked.highest = 2, 2, 2
     with pytest.raises(_Damaged):
         linked.reading()
+
+
+@pytest.mark.parametrize("around", [" ", "\n", "\ufeff"])
+def test_an_entry_not_as_the_log_writes_it_is_left_to_the_thorough_way(around: str) -> None:
+    """Space around the entry (which JSON allows), or a byte order mark before it: the log
+    writes neither, and the thorough way reads such an entry as it is."""
+    rows = rows_of(chain())
+    _text(1, around + rows[1][3])(rows)
+    with pytest.raises(_Damaged):
+        read(rows)
+    rows = rows_of(chain())
+    _text(1, rows[1][3] + around)(rows)
+    with pytest.raises(_Damaged):
+        read(rows)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -321,7 +320,7 @@ def test_an_order_id_column_that_is_not_the_snapshots_is_named() -> None:
     done = replay(case_file)
     told = told_of(done.log)
     assert compare(told, stored_of(done.case), lambda: done.case.rulebook) == []
-    moved = replace(stored_of(done.case), order_id="O-OTHER")
+    moved = stored_of(done.case)._replace(order_id="O-OTHER")
     problems = [str(p) for p in compare(told, moved, lambda: done.case.rulebook)]
     assert problems == [
         "dispute KS-EX-0022: order_id is O-OTHER in the disputes table but O-88001 in the "
