@@ -69,7 +69,7 @@ class Ledger:
         self.entries += 1
         self._settle(entry)
         out: list[dict[str, Any]] = []
-        for kind in KINDS:
+        for kind in KINDS if could_order(entry) else ():
             if not kind.may_order(entry):
                 continue
             fields = kind.fields(self, entry)
@@ -316,10 +316,17 @@ class _Shown(dict[str, Any]):
         return "-"
 
 
+_EVENTS = frozenset().union(*(kind.events for kind in KINDS))
+_TO = frozenset().union(*(kind.to for kind in KINDS))
+
+
 def could_order(entry: Mapping[str, Any]) -> bool:
     """Whether ``entry`` is one that may order an effect (most entries are not: evidence,
-    statements, offers, windows opening and closing)."""
-    return any(kind.may_order(entry) for kind in KINDS)
+    statements, offers, windows opening and closing): what some kind's ``may_order`` says,
+    asked of all the kinds at once."""
+    if entry.get("event") in _EVENTS:
+        return True
+    return "to" in entry and entry.get("to") in _TO and entry.get("to") != entry.get("from")
 
 
 def effects_of(entry: Mapping[str, Any], ledger: Ledger) -> list[dict[str, Any]]:

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adjudicator.auditlog import MemoryJournal
 from adjudicator.casefile import read_case
@@ -531,3 +533,21 @@ def _doc_order(kind: Any) -> int:
         "shipment",
         "shipment_cancelled",
     ].index(kind.name)
+
+
+_NAMES = sorted({name for kind in KINDS for name in kind.events | kind.to} | {"open", "x"})
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "event": st.sampled_from(_NAMES) | st.none(),
+            "to": st.sampled_from(_NAMES) | st.none(),
+            "from": st.sampled_from(_NAMES) | st.none(),
+        },
+    )
+)
+def test_could_order_is_what_some_kind_says(entry: dict[str, Any]) -> None:
+    """could_order asks every kind at once; it says what asking each in turn says."""
+    assert could_order(entry) is any(kind.may_order(entry) for kind in KINDS)
