@@ -271,9 +271,10 @@ def save(unit: Unit, rulebook_source: str, request: Request | None = None) -> No
 @dataclass
 class Writes:
     """What units of work changed, gathered so that each table gets one statement however
-    many disputes there are (a tick saves a whole batch at once). Rows go in as multi-row
-    inserts and one executemany update: the ORM's per-object bookkeeping, and then a round
-    trip per dispute, were most of the cost."""
+    many disputes there are (a tick saves a whole batch at once). Rows go in through
+    :mod:`adjudicator.inserts` (COPY on PostgreSQL, the driver's executemany on SQLite) and
+    moved disputes in one executemany update: the ORM's per-object bookkeeping, and then a
+    round trip per dispute, were most of the cost."""
 
     new: list[dict[str, Any]] = field(default_factory=list)
     moved: list[dict[str, Any]] = field(default_factory=list)
