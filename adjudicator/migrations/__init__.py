@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from adjudicator.database import at_revision, engine_for, newest_revision
-from adjudicator.errors import SchemaMismatch, Unavailable, UsageError
+from adjudicator.errors import SchemaMismatch, StoreMismatch, Unavailable, UsageError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -87,6 +87,10 @@ def upgrade_url(url: str) -> tuple[str | None, str]:
         raise Unavailable(f"--db {url}: cannot open the database: {exc}") from exc
     try:
         return upgrade(engine)
+    except StoreMismatch as exc:  # what a revision found in the data it moves
+        raise StoreMismatch(
+            f"the database at {url} cannot be upgraded, and is left as it was: {exc}"
+        ) from None
     except CommandError as exc:
         raise SchemaMismatch(
             f"the database at {url} cannot be upgraded by this installation (it knows "

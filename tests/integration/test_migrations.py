@@ -15,8 +15,9 @@ from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
 
 from adjudicator import migrations
+from adjudicator.cli import main
 from adjudicator.database import engine_for
-from adjudicator.errors import SchemaMismatch
+from adjudicator.errors import SchemaMismatch, StoreMismatch
 from adjudicator.service import Adjudicator
 from evidence import FilesystemStore
 from tests.integration.test_service import CLAIM, hours, order
@@ -150,10 +151,26 @@ def test_0003_fills_each_disputes_order_id_from_its_snapshot_and_goes_down_again
 def test_a_snapshot_without_an_order_id_fails_0003_and_changes_nothing(db_url: str) -> None:
     engine = engine_for(db_url)
     at_0002_with_disputes(engine, {"D-1": snapshot_of("D-1", "O-1"), "D-2": '{"v": 1}'})
-    with pytest.raises(ValueError, match=r"dispute D-2: its snapshot names no order id"):
+    with pytest.raises(StoreMismatch, match=r"dispute D-2: its snapshot names no order id"):
         migrations.upgrade(engine, "0003")
     assert revision(engine) == "0002"
     assert "order_id" not in dispute_columns(engine)
+    engine.dispose()
+
+
+def test_db_upgrade_names_the_dispute_that_stops_it_and_exits_2(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not an internal error: the database holds what this revision cannot move."""
+    engine = engine_for(db_url)
+    at_0002_with_disputes(engine, {"D-1": snapshot_of("D-1", "O-1"), "D-2": "[]"})
+    assert main(["db", "upgrade", "--db", db_url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("adjudicator: error: the database at ")
+    assert "cannot be upgraded, and is left as it was: dispute D-2: its snapshot names no " in err
+    assert "Traceback" not in err
+    assert "bug" not in err
+    assert revision(engine) == "0002"
     engine.dispose()
 
 

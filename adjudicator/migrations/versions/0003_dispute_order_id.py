@@ -14,6 +14,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from adjudicator.errors import StoreMismatch
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -68,5 +70,8 @@ def _order_of(case_id: str, text: str) -> dict[str, str]:
     except (ValueError, KeyError, TypeError):
         order_id = None
     if not isinstance(order_id, str):
-        raise ValueError(f"dispute {case_id}: its snapshot names no order id (order.order_id)")
+        raise StoreMismatch(
+            f"dispute {case_id}: its snapshot names no order id (order.order_id), which "
+            "revision 0003 copies into the disputes table"
+        )
     return {"key": case_id, "order_id": order_id}
