@@ -22,7 +22,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -45,6 +45,9 @@ from adjudicator.tokens import Caller, Role
 from adjudicator.workflow import Case, Event
 from evidence.preview import Picture, picture
 from evidence.store import FilesystemStore
+
+PREFIX = "/desk"
+"""Where the desk's pages are."""
 
 COOKIE = "desk_session"
 SESSION_SECONDS = 12 * 3600
@@ -167,7 +170,7 @@ class Desk:
         self.sessions, self.pictures = Sessions(), Pictures()
 
     def router(self) -> APIRouter:
-        desk = APIRouter(prefix="/desk", include_in_schema=False)
+        desk = APIRouter(prefix=PREFIX, include_in_schema=False)
         desk.get("/login")(self.login_page)
         desk.post("/login")(self.login)
         desk.post("/logout")(self.logout)
@@ -341,6 +344,20 @@ def install(app: FastAPI, service: Adjudicator, decide_event: Callable[..., Even
     app.add_exception_handler(_SignIn, _to_sign_in)
     app.add_exception_handler(_Forbidden, _forbidden)
     app.add_exception_handler(_NotFound, _not_found)
+
+
+def serves(request: Request) -> bool:
+    """Whether ``request`` is one of the desk's (its answers are pages, not JSON)."""
+    path = request.url.path
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def invalid_form(request: Request, error: Mapping[str, Any]) -> HTMLResponse:
+    """The page for a desk form the browser sent incomplete or too long (``error``: the
+    first of FastAPI's validation errors): which field, and why."""
+    field = next((str(part) for part in reversed(error.get("loc", ())) if part != "body"), "")
+    why = str(error.get("msg", "is not valid"))
+    return _page(request, "error.html", status=422, error=f"The form's {field}: {why}.")
 
 
 async def _to_sign_in(request: Request, exc: Exception) -> Response:

@@ -29,7 +29,7 @@ from typing import Annotated, Any
 from fastapi import Body, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -275,8 +275,10 @@ def _errors(app: FastAPI) -> None:
         return problem_of(exc).response()
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0]
+        if desk.serves(request):  # a person at a browser: a page, not JSON
+            return desk.invalid_form(request, first)
         where = model.pointer([p for p in first["loc"] if p != "body"])
         return invalid(str(first.get("msg")), where).response()
 

@@ -180,3 +180,22 @@ def test_signing_out_ends_the_session(desk: Desk) -> None:
     csrf = desk.sign_in()
     assert desk.client.post("/desk/logout", data={"csrf": csrf}).status_code == 200
     assert desk.client.get("/desk", follow_redirects=False).status_code == 303
+
+
+def test_a_form_sent_incomplete_or_too_long_gets_a_page_that_names_the_field(
+    desk: Desk,
+) -> None:
+    """A browser shows what it is sent: the desk answers a bad form with its own page (the
+    API's JSON problem is for programs), and decides nothing."""
+    csrf = desk.sign_in()
+    incomplete = desk.client.post("/desk/disputes/KS-DESK-1/decide", data={"csrf": csrf})
+    assert incomplete.status_code == 422
+    assert incomplete.headers["content-type"].startswith("text/html")
+    assert "The form&#39;s liability: Field required." in incomplete.text
+    assert incomplete.headers["content-security-policy"].startswith("default-src 'none'")
+    too_long = desk.decide(csrf, reason="x" * 2001)
+    assert too_long.status_code == 422
+    assert "The form&#39;s reason: String should have at most 2000 characters." in too_long.text
+    assert desk.service.get("KS-DESK-1").resolution == "pending_review"
+    api = desk.client.post("/disputes", json={})  # the API still answers in JSON
+    assert api.headers["content-type"] == "application/problem+json"
