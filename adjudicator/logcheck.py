@@ -616,14 +616,14 @@ def compare_evidence(
             verdict = _object(parse_json(row.verdict))
         except (ValueError, RecursionError):
             verdict = {}
-        columns = _ROW_EVIDENCE(row)  # (the columns, then the submission time)
-        kept = [*columns, *map(verdict.get, _VERDICT_FIELDS)]
+        columns = _ROW_EVIDENCE(row)
+        kept = [*columns, row.submitted_at, *map(verdict.get, _VERDICT_FIELDS)]
         said = [*map(evidence.get, _EVIDENCE_COLUMNS), entry.get("at")]
         said += map(evidence.get, _VERDICT_FIELDS)
         if _identical(kept, said):  # the times as written: the same text is the same instant
             continue
         label = f"evidence {_shown(evidence.get('id'))}"
-        for name, value in zip(_EVIDENCE_COLUMNS, columns, strict=False):
+        for name, value in zip(_EVIDENCE_COLUMNS, columns, strict=True):
             out.check(f"{label}.{name}", value, evidence.get(name), where)
         out.check(
             f"{label}.submitted_at", _instant(row.submitted_at), _instant(entry.get("at")), where
@@ -635,7 +635,7 @@ def compare_evidence(
 
 _VERDICT_FIELDS = ("accepted", "kind", "sha256", "reasons")
 _EVIDENCE_COLUMNS = ("id", "party", "kind", "sha256", "accepted")  # as the log names them
-_ROW_EVIDENCE = attrgetter("evidence_id", "party", "kind", "sha256", "accepted", "submitted_at")
+_ROW_EVIDENCE = attrgetter("evidence_id", "party", "kind", "sha256", "accepted")
 
 
 def _answer_rule(claim: dict[str, Any], order: dict[str, Any]) -> str:
