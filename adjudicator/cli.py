@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from adjudicator.cli_inputs import (
     case_files,
     check_url,
+    decoders_as_before,
+    fork_decoders,
     registered_rulebooks,
     rulebook_argument,
     service_on,
@@ -73,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"adjudicator: {message}", file=sys.stderr)
         return code
     finally:
-        _decoders_as_before()
+        decoders_as_before()
     return code
 
 
@@ -482,7 +484,7 @@ def _evidence_check(args: argparse.Namespace, out: TextIO) -> int:
     _import_for_good("evidence.validate")
     from evidence import context_from_json, validate
 
-    _fork_decoders()
+    fork_decoders()
     _exit_without_collecting()
     meta = _json_object("--meta", args.meta)
     raw_context = _json_object("--context", args.context)
@@ -531,32 +533,6 @@ def _describe(file: str, verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
-def _fork_decoders() -> None:
-    """This process runs one command alone: the decoder sandbox may fork() its worker while
-    the process has one thread rather than start a fresh interpreter (a tenth of a second of
-    a short replay's CPU), until the command ends (:func:`_decoders_as_before`: a caller that
-    runs ``main`` in its own process gets its setting back). The web server never does: it
-    holds many requests' state."""
-    global _decoders_before  # noqa: PLW0603 - the command's, put back when it ends
-    from evidence.sandbox import fork_workers_when_alone
-
-    before = fork_workers_when_alone()
-    if _decoders_before is None:
-        _decoders_before = before
-
-
-def _decoders_as_before() -> None:
-    global _decoders_before  # noqa: PLW0603
-    if _decoders_before is not None:
-        from evidence.sandbox import fork_workers_when_alone
-
-        fork_workers_when_alone(_decoders_before)
-        _decoders_before = None
-
-
-_decoders_before: bool | None = None
-
-
 def _import_for_good(module: str) -> None:
     """Import a command's modules (the first time): what importing makes lives as long as the
     process, so the garbage collector waits meanwhile, then leaves it out of every later
@@ -597,7 +573,7 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
     _import_for_good("adjudicator.replay")
     from adjudicator.replay import replay_many
 
-    _fork_decoders()
+    fork_decoders()
     if args.db is None:
         _exit_without_collecting()
     rulebook, registered = _operator_rulebooks(args)

@@ -1,6 +1,6 @@
 """What several commands take from their arguments: a database URL and the service on it,
-case-file paths, and a rulebook named by id or file (shared by :mod:`adjudicator.cli` and
-:mod:`adjudicator.cli_whatif`)."""
+case-file paths, and a rulebook named by id or file; and how a command has its evidence
+decoded (shared by :mod:`adjudicator.cli` and :mod:`adjudicator.cli_whatif`)."""
 
 from __future__ import annotations
 
@@ -84,3 +84,29 @@ def registered_rulebooks(paths: Sequence[Path]) -> dict[str, Rulebook]:
             raise RulebookError([f"{path}: id {book.id} is taken"])
         registered[book.id] = book
     return registered
+
+
+def fork_decoders() -> None:
+    """This process runs one command alone: the decoder sandbox may fork() its worker while
+    the process has one thread rather than start a fresh interpreter (a tenth of a second of
+    a short replay's CPU), until the command ends (:func:`decoders_as_before`: a caller that
+    runs ``main`` in its own process gets its setting back). The web server never does: it
+    holds many requests' state."""
+    global _decoders_before  # noqa: PLW0603 - the command's, put back when it ends
+    from evidence.sandbox import fork_workers_when_alone
+
+    before = fork_workers_when_alone()
+    if _decoders_before is None:
+        _decoders_before = before
+
+
+def decoders_as_before() -> None:
+    global _decoders_before  # noqa: PLW0603
+    if _decoders_before is not None:
+        from evidence.sandbox import fork_workers_when_alone
+
+        fork_workers_when_alone(_decoders_before)
+        _decoders_before = None
+
+
+_decoders_before: bool | None = None

@@ -107,8 +107,11 @@ def run_whatif(args: argparse.Namespace, out: TextIO) -> int:
     for rid, book in against.items():
         if rid not in new:
             raise UsageError(f"--against {book.label}: no --rulebook is a release of {rid}")
+    from adjudicator.cli_inputs import fork_decoders
+
     summary = Summary()
     changed: list[Compared] = []
+    fork_decoders()  # both sides' evidence is decoded here, by a worker forked, not started
     with _sources(args) as (cases, priors):
         for result in summarize(whatif(cases, new, against, priors), summary):
             if isinstance(result, InvalidCase):

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pydantic
+import pytest
 
 from adjudicator import cli
 
@@ -187,8 +188,16 @@ def test_a_commands_modules_are_imported_once_for_good() -> None:
     assert json.loads(done.stdout) == [False, True, True, True, 0, False]
 
 
-def test_a_command_forks_decoders_only_while_it_runs() -> None:
-    """The replay's worker (a video's decoder, still running after the command) was forked
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["replay", str(EXAMPLES / "KS-EX-0005.json")],
+        ["whatif", str(EXAMPLES / "KS-EX-0005.json"), "--rulebook", "kuaishou.used_3c"],
+    ],
+    ids=["replay", "whatif"],
+)
+def test_a_command_forks_decoders_only_while_it_runs(command: list[str]) -> None:
+    """The command's worker (a video's decoder, still running after the command) was forked
     from the command's process; an in-process caller of ``main`` gets its own setting back
     when the command ends."""
     code = (
@@ -204,7 +213,7 @@ def test_a_command_forks_decoders_only_while_it_runs() -> None:
         "for before in (False, True):\n"
         "    sandbox.fork_workers_when_alone(before)\n"
         "    with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"        main(['replay', {str(EXAMPLES / 'KS-EX-0005.json')!r}])\n"
+        f"        assert main({command!r}) == 0\n"
         "    seen.append(sandbox.fork_workers_when_alone(False))\n"
         "seen.append(children() == [Path('/proc/self/cmdline').read_bytes()])\n"
         "print(json.dumps(seen))\n"
