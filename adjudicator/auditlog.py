@@ -13,42 +13,21 @@ from __future__ import annotations
 import hashlib
 import json
 import json.scanner
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from json import encoder as _json_encoder
 from typing import Any
+
+from adjudicator.jsontext import canonical_text, writer
 
 GENESIS = "0" * 64
 
-# What ``json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`` does,
-# without building a new JSONEncoder for every entry: the same encoder settings, and (when
-# the C accelerator is there, as json.dumps would use it) the same C encoder, called directly.
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-_MAKE_ENCODER: Callable[..., Callable[[object, int], Any]] | None = getattr(
-    _json_encoder, "c_make_encoder", None
-)
-_ENCODE_STR: Callable[[str], str] = _json_encoder.encode_basestring
+_CHECKED = writer(sort_keys=True, compact=True, check_circular=True)
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
-    if _MAKE_ENCODER is None:  # pragma: no cover - Python without the _json accelerator
-        return _ENCODER.encode(entry).encode()
-    # as JSONEncoder.iterencode passes them: markers (a fresh dict, so that a circular
-    # reference still fails), default, the str encoder, indent, the key and item separators,
-    # sort_keys, skipkeys, allow_nan
-    encode = _MAKE_ENCODER({}, _ENCODER.default, _ENCODE_STR, None, ":", ",", True, False, True)
-    return "".join(encode(entry, 0)).encode()
-
-
-# One encoder for the entries a check reads: JSON it parsed is a tree, so the check for
-# circular references (a fresh dict of markers per call) has nothing to find; without it, one
-# C encoder serves every entry. Anything else it is given fails all the same (a cycle as a
-# RecursionError instead of a ValueError).
-_TREE_ENCODE = (
-    None
-    if _MAKE_ENCODER is None
-    else _MAKE_ENCODER(None, _ENCODER.default, _ENCODE_STR, None, ":", ",", True, False, True)
-)
+    """The entry as canonical JSON (sorted keys, no spaces, UTF-8); any value, a cycle
+    included, fails as json.dumps fails."""
+    return _CHECKED(entry).encode()
 
 
 # json.loads's own scanner (typeshed wants its context typed as a scanner; json passes this)
@@ -75,10 +54,8 @@ def parse_json(text: str) -> Any:
 
 def _canonical_tree(entry: dict[str, Any]) -> bytes:
     """:func:`canonical` of an entry that holds no cycle (one parsed from JSON text, or built
-    of JSON values by the workflow)."""
-    if _TREE_ENCODE is None:  # pragma: no cover - Python without the _json accelerator
-        return canonical(entry)
-    return "".join(_TREE_ENCODE(entry, 0)).encode()
+    of JSON values by the workflow): one shared encoder serves every entry."""
+    return canonical_text(entry).encode()
 
 
 def seal(seq: int, prev: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adjudicator.jsontext import sorted_text, text
+from adjudicator.auditlog import canonical
+from adjudicator.jsontext import canonical_text, sorted_text, text, writer
 
 JSON = st.recursive(
     st.none()
@@ -31,6 +32,13 @@ def test_text_is_json_dumps(value: object) -> None:
     assert text(value) == json.dumps(value, ensure_ascii=False)
 
 
+@given(JSON)
+def test_canonical_text_is_json_dumps_sorted_without_spaces(value: object) -> None:
+    compact = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert canonical_text(value) == compact
+    assert writer(sort_keys=True, compact=True, check_circular=True)(value) == compact
+
+
 def test_keys_of_other_types_sort_and_write_as_json_dumps_does() -> None:
     value = {2: "b", 1: "a", 1.5: None, False: 0, None: 1}
     assert text(value) == json.dumps(value, ensure_ascii=False)
@@ -47,3 +55,5 @@ def test_what_json_cannot_write_fails_the_same_way() -> None:
     looped.append(looped)
     with pytest.raises(RecursionError):  # no markers: a cycle recurses until it fails
         text(looped)
+    with pytest.raises(ValueError, match="Circular reference detected"):  # as json.dumps
+        canonical({"self": looped})
