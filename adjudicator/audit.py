@@ -446,6 +446,7 @@ class _Linked:
             if (
                 stated != digest
                 or column != digest
+                or type(entry.get("seq")) is not int  # true and 1.0 are == 1
                 or entry.get("seq") != seq
                 or entry.get("case_id") != case_id
                 or entry.get("prev") != (GENESIS if seq == 1 else before)

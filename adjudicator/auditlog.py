@@ -152,8 +152,9 @@ class Chain:
 
     def _linked(self, entry: dict[str, Any], digest: str) -> str:
         if self.broken is None:
-            if entry.get("seq") != self.count:
-                self._break(f"has seq {entry.get('seq')!r} where {self.count} belongs")
+            seq = entry.get("seq")
+            if type(seq) is not int or seq != self.count:  # true and 1.0 are == 1, not 1
+                self._break(f"has seq {seq!r} where {self.count} belongs")
             elif entry.get("prev") != self._prev:
                 self._break("does not follow the entry before it (prev hash differs)")
             elif digest != entry.get("hash"):

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from adjudicator.audit import _Damaged, _Linked
-from adjudicator.auditlog import GENESIS, canonical, seal
+from adjudicator.auditlog import GENESIS, Break, canonical, seal, verify
 
 CASE = "KS-1"
 Row = tuple[Any, Any, Any, Any, Any]  # case_id, seq, hash, entry, the hash column before
@@ -107,6 +107,8 @@ DAMAGE: dict[str, Callable[[list[Row]], object]] = {
     )(rows),
     "the row's hash column is not the entry's": _row(2, hash="ab" * 32),
     "the row's seq is not the entry's": _entry(1, seq=5),
+    "the entry's seq is true, which == 1": _entry(0, seq=True),
+    "the entry's seq is 2.0, which == 2": _entry(1, seq=2.0),
     "the row's seq is not a number": _row(1, seq="2"),
     "the entry is about another dispute": _entry(1, case_id="KS-2"),
     "the entry names no dispute": _entry(1, case_id=None),
@@ -152,3 +154,16 @@ def test_an_entry_not_as_the_log_writes_it_is_left_to_the_thorough_way(around: s
     _text(1, rows[1][3] + around)(rows)
     with pytest.raises(_Damaged):
         read(rows)
+
+
+@pytest.mark.parametrize("number", [True, 1.0])
+def test_a_chain_sealed_with_a_seq_that_only_equals_its_number_is_broken(number: object) -> None:
+    """``true`` and ``1.0`` are == 1 in Python, but the log numbers its entries with whole
+    numbers: a chain sealed with either (hashes and all) breaks at that entry, read either way."""
+    entries = chain()
+    entries[0] = resealed(entries[0], seq=number)
+    for at in (1, 2):
+        entries[at] = resealed(entries[at], prev=entries[at - 1]["hash"])
+    assert verify(entries) == Break(1, f"has seq {number!r} where 1 belongs")
+    with pytest.raises(_Damaged):
+        read(rows_of(entries))
