@@ -219,7 +219,9 @@ class Desk:
         who = self.signed(session)
         now = datetime.now(UTC)
         queue = self.service.awaiting_review()
-        rows = [_row(self.service.get(w.case_id), w, now) for w in queue]
+        cases = self.service.get_many(w.case_id for w in queue)
+        # (a dispute decided since the queue was read is no longer shown)
+        rows = [_row(cases[w.case_id], w, now) for w in queue if w.case_id in cases]
         return _page(request, "queue.html", who=who, rows=rows, decided=decided)
 
     def stylesheet(self) -> Response:

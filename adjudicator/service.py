@@ -529,6 +529,13 @@ class Adjudicator:
         with Session(self.engine) as session:
             return repository.load(session, case_id, self._stored_rulebook)[1]
 
+    def get_many(self, case_ids: Iterable[str]) -> dict[str, Case]:
+        """The disputes of ``case_ids`` as they stand now, by id, read together (a page that
+        lists many); an id that is not stored is not in the answer."""
+        with Session(self.engine) as session:
+            found = repository.load_many(session, case_ids, self._stored_rulebook)
+        return {case.case_id: case for case in found}
+
     def evidence(self, case_id: str) -> list[dict[str, Any]]:
         """Every item submitted in the dispute, in order: its id, file, time and verdict."""
         if not self.exists(case_id):

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from adjudicator import review_queue, tokens
 from adjudicator.casefile import read_case
@@ -199,3 +200,40 @@ def test_a_form_sent_incomplete_or_too_long_gets_a_page_that_names_the_field(
     assert desk.service.get("KS-DESK-1").resolution == "pending_review"
     api = desk.client.post("/disputes", json={})  # the API still answers in JSON
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_the_queue_page_reads_its_disputes_together_however_many_wait(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """One read of the disputes for the page, not one per row."""
+    desk.sign_in()
+
+    def reads_of_disputes() -> int:
+        seen: list[str] = []
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if "FROM disputes" in statement and "snapshot" in statement:
+                seen.append(statement)
+
+        event.listen(desk.service.engine, "before_cursor_execute", count)
+        try:
+            assert desk.client.get("/desk").status_code == 200
+        finally:
+            event.remove(desk.service.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    two = reads_of_disputes()
+    for n in range(3, 6):
+        more = tmp_path / f"more-{n}"
+        more.mkdir()
+        replay_into(desk.service, read_case(waiting_case(more, f"KS-DESK-{n}", 7, 1)))
+    assert len(desk.service.awaiting_review()) == 5
+    assert reads_of_disputes() == two == 1
+
+
+def test_get_many_gives_the_stored_disputes_by_id_and_leaves_out_the_rest(desk: Desk) -> None:
+    found = desk.service.get_many(["KS-DESK-2", "KS-NONE", "KS-DESK-1", "KS-DESK-1"])
+    assert sorted(found) == ["KS-DESK-1", "KS-DESK-2"]
+    for case_id, case in found.items():
+        assert case == desk.service.get(case_id)
+    assert desk.service.get_many([]) == {}
