@@ -12,8 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from adjudicator.auditlog import canonical
 from adjudicator.domain import Claim, Order
+from adjudicator.jsontext import canonical_text
 
 
 def order_json(order: Order) -> dict[str, Any]:
@@ -58,8 +58,9 @@ def claim_json(claim: Claim) -> dict[str, Any]:
 
 def facts_digest(order: Any, claim: Any) -> str:
     """The SHA-256 of the order and claim as JSON (what :func:`order_json` and
-    :func:`claim_json` give, or what a snapshot holds), canonically encoded."""
-    return hashlib.sha256(canonical({"order": order, "claim": claim})).hexdigest()
+    :func:`claim_json` give, or what a snapshot holds), canonically encoded. Both are trees
+    of JSON values (built, or parsed from text), so the shared encoder serves them."""
+    return hashlib.sha256(canonical_text({"order": order, "claim": claim}).encode()).hexdigest()
 
 
 def _text(value: Decimal | None) -> str | None:
