@@ -1,10 +1,11 @@
 """Auditing the decision log: the chain, its head, what it records, and signed checkpoints.
 
 :func:`audit_database` reads, in one snapshot of the database, the log, the ``log_head`` row,
-and every dispute with its decisions and evidence rows, and reports every problem it finds
-(:class:`Audit`): the first broken link of the chain; a head that does not name the last
+and every dispute with its decisions, evidence and effects rows, and reports every problem it
+finds (:class:`Audit`): the first broken link of the chain; a head that does not name the last
 entry; an entry whose row's columns disagree with it; each stored dispute field that is not
-what the dispute's entries say (:mod:`adjudicator.logcheck`); and each checkpoint line that is
+what the dispute's entries say, and each effect in the outbox that is not one they order, or
+one they order that is not there (:mod:`adjudicator.logcheck`); and each checkpoint line that is
 malformed, not signed by the key given, or that the log no longer extends
 (:mod:`adjudicator.checkpoint`). :func:`audit_lines` does the chain and the checkpoints for an
 exported log. Damaged data is always a problem in the report, never an exception.
@@ -16,9 +17,9 @@ dispute, each row beside the hash column of the row numbered one before it, so t
 chain is checked in the same read that holds each dispute to its entries. At the first
 thing that is not as it should be, it is read again the thorough way, which names every
 problem: the log twice, oldest first for the chain, then dispute by dispute (by its
-``case_id`` column, which is indexed) beside the disputes, decisions and evidence tables read
-in the same order, so that each dispute is held to its entries and forgotten before the
-next. The only entries kept from the first read to the second are those whose row's
+``case_id`` column, which is indexed) beside the disputes, decisions, evidence and effects
+tables read in the same order, so that each dispute is held to its entries and forgotten
+before the next. The only entries kept from the first read to the second are those whose row's
 ``case_id`` column names another dispute than the entry does (damage, reported as such):
 each is read with its own dispute's.
 """
@@ -54,8 +55,15 @@ from adjudicator.checkpoint import (
     extension_problem,
 )
 from adjudicator.errors import BrokenLog
-from adjudicator.logcheck import StoredDispute, Told, compare, compare_decisions, compare_evidence
-from adjudicator.persistence import DecisionRow, DisputeRow, EvidenceRow, LogHead, LogRow
+from adjudicator.logcheck import (
+    StoredDispute,
+    Told,
+    compare,
+    compare_decisions,
+    compare_effects,
+    compare_evidence,
+)
+from adjudicator.persistence import DecisionRow, DisputeRow, EffectRow, EvidenceRow, LogHead, LogRow
 from adjudicator.rulebook import Rulebook
 
 __all__ = ["Audit", "BrokenLog", "audit_database", "audit_lines", "chain_and_head"]
@@ -159,6 +167,7 @@ def audit_database(
     problems += held.disputes + held.unstored
     problems += held.decisions + held.decisions_unrowed
     problems += held.evidence + held.evidence_unrowed
+    problems += held.effects + held.effects_unrowed
     problems += _extended(signed, reading)
     count = reading.chain.count
     return Audit(count, held.stored, len(signed), tuple(problems), reading.last or "")
@@ -181,6 +190,7 @@ CHUNK = 1000
 _LOG: Table = LogRow.__table__  # type: ignore[attr-defined]
 _DECISIONS: Table = DecisionRow.__table__  # type: ignore[attr-defined]
 _EVIDENCE: Table = EvidenceRow.__table__  # type: ignore[attr-defined]
+_EFFECTS: Table = EffectRow.__table__  # type: ignore[attr-defined]
 
 
 def _streamed(session: Session, query: Executable) -> Iterator[Any]:
@@ -308,6 +318,8 @@ class _Held:
     decisions_unrowed: list[Problem] = field(default_factory=list)
     evidence: list[Problem] = field(default_factory=list)
     evidence_unrowed: list[Problem] = field(default_factory=list)
+    effects: list[Problem] = field(default_factory=list)
+    effects_unrowed: list[Problem] = field(default_factory=list)
 
 
 def _hold_disputes(
@@ -316,8 +328,8 @@ def _hold_disputes(
     rulebook: RulebookLoader,
 ) -> _Held:
     """Each dispute, one at a time in the order of their ids, held to its entries: its
-    stored row, its decisions rows and its evidence rows. The four tables are read side by
-    side in that order, each streamed."""
+    stored row, its decisions rows, its evidence rows and its effects rows. The five tables
+    are read side by side in that order, each streamed."""
     ordered = _in_id_order(session)
     log = core_select(_LOG.c.case_id, _LOG.c.seq, _LOG.c.entry)
     streams = (
@@ -326,7 +338,7 @@ def _hold_disputes(
         iter(sorted(misfiled.items())),
     )
     held = _Held()
-    for case_id, (rows, stored, decided, submitted, strays) in _side_by_side(streams):
+    for case_id, (rows, stored, decided, submitted, ordered, strays) in _side_by_side(streams):
         told = _told(case_id, rows or [], strays or [])
         if stored:
             held.stored += 1
@@ -348,6 +360,10 @@ def _hold_disputes(
             held.evidence += compare_evidence(case_id, told, submitted)
         elif told is not None and told.evidence:
             held.evidence_unrowed += compare_evidence(case_id, told, [])
+        if ordered:
+            held.effects += compare_effects(case_id, told, ordered)
+        elif told is not None:
+            held.effects_unrowed += compare_effects(case_id, told, [])
     return held
 
 
@@ -379,7 +395,7 @@ def _intact(
     try:
         with _reads(session) as stream:
             streams = (_grouped(stream(log)), *_tables(session, stream))
-            for case_id, (rows, dispute, decided, submitted) in _side_by_side(streams):
+            for case_id, (rows, dispute, decided, submitted, ordered) in _side_by_side(streams):
                 if type(case_id) is not str or not rows or not dispute:
                     raise _Damaged
                 told = linked.told(case_id, rows)
@@ -389,6 +405,7 @@ def _intact(
                     compare(told, held, _loader(rulebook, held))
                     or compare_decisions(case_id, told, decided or [])
                     or compare_evidence(case_id, told, submitted or [])
+                    or compare_effects(case_id, told, ordered or [])
                 ):
                     raise _Damaged
         reading = linked.reading()
@@ -497,22 +514,32 @@ class _Submitted(NamedTuple):
     verdict: str
 
 
+class _Ordered(NamedTuple):
+    case_id: str
+    key: str
+    kind: str
+    body: str
+
+
 _DECIDED = core_select(*(_DECISIONS.c[name] for name in _Decided._fields))
 _SUBMITTED = core_select(*(_EVIDENCE.c[name] for name in _Submitted._fields))
+_ORDERED = core_select(*(_EFFECTS.c[name] for name in _Ordered._fields))
 
 
 def _tables(
     session: Session, stream: Callable[[Executable], Iterator[Any]]
 ) -> tuple[Iterator[tuple[str, list[Any]]], ...]:
-    """The disputes, decisions and evidence tables, each in runs of one dispute's rows, in the
-    order of the disputes' ids."""
+    """The disputes, decisions, evidence and effects tables, each in runs of one dispute's
+    rows (by their ``case_id`` column), in the order of the disputes' ids."""
     ordered = _in_id_order(session)
     decisions = _DECIDED.order_by(ordered(_DECISIONS.c.case_id), _DECISIONS.c.id)
     evidence = _SUBMITTED.order_by(ordered(_EVIDENCE.c.case_id), _EVIDENCE.c.id)
+    effects = _ORDERED.order_by(ordered(_EFFECTS.c.case_id), _EFFECTS.c.id)
     return (
         _grouped(stream(_STORED.order_by(ordered(_DISPUTES.c.case_id)))),
         _grouped(map(_Decided._make, stream(decisions))),
         _grouped(map(_Submitted._make, stream(evidence))),
+        _grouped(map(_Ordered._make, stream(effects))),
     )
 
 
@@ -557,27 +584,43 @@ def _side_by_side(
 def _told(case_id: str, rows: list[Any], strays: list[tuple[int, dict[str, Any]]]) -> Told | None:
     """What a dispute's entries say, read oldest first (by their rows' ``seq``): those of
     its rows that are about it, and the entries about it filed under other disputes' rows;
-    None when there is none."""
+    None when there is none. A row of it that cannot be read (already named: the chain is
+    broken there) still counts as one of its entries, so that the later ones keep their
+    numbers (the keys of the effects they order)."""
     told = None
-    filed = ((row[1], entry) for row in rows if (entry := _about(row[2], case_id)) is not None)
+    unread = 0  # rows that could not be read before its first entry
+    about = ((row[1], _about(row[2], case_id)) for row in rows)
+    filed = ((seq, entry) for seq, entry in about if entry is not _ELSEWHERE)
     for _, entry in heapq.merge(filed, strays, key=lambda pair: pair[0]) if strays else filed:
+        if entry is None:
+            if told is None:
+                unread += 1
+            else:
+                told.entries += 1
+            continue
         if told is None:
-            told = Told(case_id)
+            told = Told(case_id, entries=unread)
         told.observe(entry)
     return told
 
 
+_ELSEWHERE: dict[str, Any] = {}
+"""What :func:`_about` gives for an entry about another dispute (read with that one's)."""
+
+
 def _about(text: Any, case_id: str) -> dict[str, Any] | None:
-    """The entry stored as ``text``, if it is a JSON object about the dispute ``case_id``."""
+    """The entry stored as ``text``, if it is a JSON object about the dispute ``case_id``;
+    :data:`_ELSEWHERE` if it is one about another dispute; None if it cannot be read as
+    one about any."""
     if not isinstance(text, str):
         return None
     try:
         entry = parse_json(text)
     except (ValueError, RecursionError):
         return None
-    if isinstance(entry, dict) and entry.get("case_id") == case_id:
-        return entry
-    return None
+    if not isinstance(entry, dict) or not isinstance(entry.get("case_id"), str):
+        return None
+    return entry if entry["case_id"] == case_id else _ELSEWHERE
 
 
 def _checkpoints(

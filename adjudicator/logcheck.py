@@ -13,6 +13,11 @@ agreed terms worked out from the stored claim. One thing is always worked out ra
 read, the way :mod:`adjudicator.workflow` does it: the pending deadline (the entry that
 opened a window, plus the rulebook's time for it). tests/unit/test_logcheck.py replays every
 example dispute step by step and holds this module to the workflow at each step.
+
+:func:`compare_effects` holds a dispute's rows in the ``effects`` table (the outbox the host
+pays and ships from) to the effects its entries order (:class:`adjudicator.effects.Ledger`,
+given the entries as :func:`adjudicator.repository.append_log` gives them, and the order's
+currency and refund as the stored dispute has them, as the writer had them).
 """
 
 from __future__ import annotations
@@ -28,12 +33,21 @@ from typing import Any, NamedTuple, Protocol
 
 from adjudicator.auditlog import Problem, parse_json
 from adjudicator.domain import REMEDIES, Remedy, money
+from adjudicator.effects import KINDS, Ledger, could_order
 from adjudicator.errors import AdjudicationError
 from adjudicator.facts import facts_digest
+from adjudicator.jsontext import text as json_text
 from adjudicator.persistence import epoch_us
 from adjudicator.rulebook import DELIVERY_DEADLINE, Rulebook
 
-__all__ = ["StoredDispute", "Told", "compare", "compare_decisions", "compare_evidence"]
+__all__ = [
+    "StoredDispute",
+    "Told",
+    "compare",
+    "compare_decisions",
+    "compare_effects",
+    "compare_evidence",
+]
 
 # The transitions that open a window, and the deadline rule and the event when it lapses.
 _WINDOWS = {
@@ -96,11 +110,19 @@ class Told:
     decisions: list[dict[str, Any]] = field(default_factory=list)  # the decision entries
     # (as the log holds them: ``seq``, ``prev`` and ``hash`` are not the decisions row's)
     bodies: list[str | None] = field(default_factory=list)  # their decisions rows' body text
+    ledgered: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    """The entries a :class:`Ledger` needs (:data:`_LEDGERED`), with their number (from 1)."""
+    currency: Any = None  # the order's currency, as the stored dispute has it (set by compare)
+    refund: Any = None  # the refund, as the stored dispute has it (set by compare)
 
     def observe(self, entry: dict[str, Any], text: str | None = None) -> None:
         """The dispute's next entry (``text``: as the log stores it, if the caller has it)."""
         self.entries += 1
         event, at = entry.get("event"), entry.get("at")
+        if (event in _LEDGERED if type(event) is str else event is not None) or (
+            "to" in entry and _ordering(entry)
+        ):  # (an event that is no text: the ledger cannot read it, and will say so)
+            self.ledgered.append((self.entries, entry))
         if not isinstance(event, str):  # a forged entry: it says nothing this reads
             event = ""
         if "to" in entry:
@@ -237,6 +259,51 @@ class Told:
             if offer["id"] == offer_id:
                 offer["status"], offer["ended_at"] = status, at
 
+    def effects(self) -> list[dict[str, Any]]:
+        """The effects the dispute's entries order, oldest first, as the writer worked them
+        out: a :class:`Ledger` given every entry of the dispute, with the order's currency and
+        the refund as the dispute has them (:attr:`currency`, :attr:`refund`). Only the
+        entries it reads are given to it (the others would only be counted): each with the
+        count of the entries before it. Raises what the ledger raises on a forged entry."""
+        if not self.ledgered:
+            return []
+        ledger = Ledger(self.case_id, self.currency, refund_hint=_amount(self.refund))
+        out: list[dict[str, Any]] = []
+        for number, entry in self.ledgered:
+            ledger.entries = number - 1
+            out += ledger.observe(entry)
+        return out
+
+
+_LEDGERED = frozenset().union(
+    *(kind.events for kind in KINDS),
+    ("agree", "answer_expired", "accept_offer", "merchant_shipped"),
+)
+"""The events whose entries a :class:`Ledger` reads besides counting them (those that may
+order an effect, settle a dispute, or ship what was owed), with the entries that move a
+dispute into a state that may order one (:func:`could_order`). Every other entry only moves
+its count on: tests/unit/test_logcheck_effects.py holds this to a ledger given every entry."""
+
+
+def _ordering(entry: dict[str, Any]) -> bool:
+    """Whether the ledger reads ``entry`` (:func:`could_order`); an entry it cannot read (a
+    forged one: a state that is no text...) too, so that it says so."""
+    try:
+        return could_order(entry)
+    except TypeError:
+        return True
+
+
+def _amount(value: Any) -> Decimal | None:
+    """The stored refund as the writer's ``Case.refund_amount`` (None when it is none)."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
 
 _SEALING = frozenset({"seq", "prev", "hash"})
 
@@ -339,6 +406,8 @@ def compare(
     if not isinstance(data, dict):
         out.note("its stored snapshot is not a JSON object")
         data = {}
+    told.currency = _object(data.get("order")).get("currency")
+    told.refund = data.get("refund_amount")
     table = "the disputes table"
     kept, said = [stored.state, stored.resolution], [told.state, told.resolution]
     if told.decision is not None:
@@ -631,6 +700,78 @@ def compare_evidence(
         for name in _VERDICT_FIELDS:
             out.check(f"{label} verdict.{name}", verdict.get(name), evidence.get(name), where)
     return out.found
+
+
+class EffectColumns(Protocol):
+    """A row of the ``effects`` table, as far as the log says anything of it (its delivery
+    state, leases and acknowledgements, is not in the log)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def case_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+
+
+def compare_effects(
+    case_id: str, told: Told | None, rows: Sequence[EffectColumns]
+) -> list[Problem]:
+    """The rows filed under the dispute in the effects table (by their ``case_id`` column: a
+    row filed under another dispute is not one of its effects), against the effects its
+    entries order (:meth:`Told.effects`): the same keys, and each row's ``kind`` column and
+    its body (as JSON) those of its effect. A row whose body is the very text the writer
+    writes for its effect is that effect, unparsed."""
+    out = _Differences(case_id)
+    where = "the effects table"
+    try:
+        ordered = [] if told is None else told.effects()
+    except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+        out.note(f"its effects cannot be worked out from its log: {exc}")
+        ordered = []
+    if not ordered and not rows:
+        return out.found
+    unmatched: dict[Any, EffectColumns] = {}
+    for row in rows:  # (a second row with a key: not the effect, which has one)
+        if isinstance(row.key, str) and row.key not in unmatched:
+            unmatched[row.key] = row
+    matched: set[int] = set()  # (the rows', by id: two rows may be alike)
+    for effect in ordered:
+        key = effect["key"]
+        label = f"effect {key}"
+        found = unmatched.pop(key) if key in unmatched else None
+        if found is None:
+            out.note(f"{label} is in its log but not in {where}")
+            continue
+        matched.add(id(found))
+        if found.kind == effect["kind"] and found.body == _text(effect):
+            continue  # the text the writer wrote for it: it is the effect
+        out.check(f"{label}'s kind column", found.kind, effect["kind"], where)
+        try:
+            body = parse_json(found.body) if isinstance(found.body, str) else None
+        except (ValueError, RecursionError):
+            body = None
+        if not isinstance(body, dict):
+            out.note(f"{label}'s body in {where} is not a JSON object")
+            continue
+        if _identical(body, effect):
+            continue
+        for name in [*effect, *(name for name in body if name not in effect)]:
+            out.check(f"{label} {name}", body.get(name), effect.get(name), where)
+    for row in rows:
+        if id(row) not in matched:
+            out.note(f"effect {_shown(row.key)} is in {where} but not in its log")
+    return out.found
+
+
+def _text(effect: dict[str, Any]) -> str | None:
+    """The effect's text as the writer writes it (:func:`adjudicator.repository._effect_row`)."""
+    try:
+        return json_text(effect)
+    except (ValueError, TypeError, RecursionError):
+        return None
 
 
 _VERDICT_FIELDS = ("accepted", "kind", "sha256", "reasons")

@@ -6,13 +6,15 @@ It fills a fresh database (default: an SQLite file in a temporary folder; ``--db
 empty one, e.g. a PostgreSQL database made for it) with a valid log of about N entries: the
 example disputes are replayed into it (``adjudicator replay --db``), then copied, each copy
 under new case ids (its entries sealed anew with :func:`adjudicator.auditlog.seal`, so the
-chain goes on through them, and its dispute, decision and evidence rows written beside
-them), until the log has N entries or more. Then, each in a fresh process:
+chain goes on through them, and its dispute, decision, evidence and effects rows written
+beside them, each effect naming its copied entry's seq and hash), until the log has N
+entries or more. Then, each in a fresh process:
 
-- ``audit verify --db``, the whole audit (the chain, the head, every dispute, decision and
-  evidence row against the log), once on the first quarter of the log and once on all of it:
-  its entries per second, and how much its peak RSS grew over the process's RSS before the
-  audit began (about the same for N/4 and N: memory does not grow with the log);
+- ``audit verify --db``, the whole audit (the chain, the head, every dispute, decision,
+  evidence and effects row against the log), once on the first quarter of the log and once
+  on all of it: its entries per second, and how much its peak RSS grew over the process's
+  RSS before the audit began (about the same for N/4 and N: memory does not grow with the
+  log);
 - ``Adjudicator.verify_log()``, the chain and its head only;
 - the floor, in the same run: the log's rows read with the driver, each parsed and its
   canonical form hashed (SHA-256), which any check of the chain must do, with the cheapest
@@ -42,7 +44,7 @@ from adjudicator.auditlog import seal
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "cases"
-TABLES = ("disputes", "decisions", "evidence", "log", "log_head")
+TABLES = ("disputes", "decisions", "evidence", "effects", "log", "log_head")
 BATCH = 5000
 
 _VERIFY = """
@@ -112,7 +114,10 @@ class Filler:
         self.template["log"].sort(key=lambda row: row["seq"])
         self.case_ids = sorted({row["case_id"] for row in self.template["disputes"]})
         self.ids = frozenset(self.case_ids)
-        self.quoted = re.compile('"(' + "|".join(map(re.escape, self.case_ids)) + ')"')
+        # a case id in JSON text, or an effect's key (CASE_ID#N.I) or one it names
+        ids = "|".join(map(re.escape, self.case_ids))
+        self.quoted = re.compile(f'"({ids})(#[0-9]+\\.[0-9]+)?"')
+        self.keyed = re.compile(f"({ids})(#[0-9]+\\.[0-9]+)")
         self.seq, self.prev = int(head["seq"]), str(head["hash"])
         self.copies = 0
 
@@ -137,7 +142,9 @@ class Filler:
             if value in self.ids:
                 return value + suffix
             if '"' in value:  # a JSON text (snapshot, verdict, body): the case ids in it
-                return self.quoted.sub(lambda found: f'"{found[1]}{suffix}"', value)
+                return self.quoted.sub(lambda found: f'"{found[1]}{suffix}{found[2] or ""}"', value)
+            if self.keyed.fullmatch(value):  # an effect's key
+                return self.keyed.sub(lambda found: f"{found[1]}{suffix}{found[2]}", value)
             return value
 
         for name in ("disputes", "decisions", "evidence"):
@@ -146,12 +153,14 @@ class Filler:
                     k: rename(v) for k, v in row.items() if not (k == "id" and name != "disputes")
                 }
                 pending[name].append(copy)
+        sealed: dict[int, dict[str, Any]] = {}  # the template's seq: its copy
         for row in self.template["log"]:
             body = json.loads(rename(row["entry"]))
             for key in ("seq", "prev", "hash"):
                 body.pop(key, None)
             self.seq += 1
             entry = seal(self.seq, self.prev, body)
+            sealed[row["seq"]] = entry
             self.prev = entry["hash"]
             pending["log"].append(
                 {
@@ -161,6 +170,12 @@ class Filler:
                     "entry": json.dumps(entry, ensure_ascii=False, sort_keys=True),
                 }
             )
+        for row in self.template["effects"]:  # as the writer writes them, in the same order
+            effect = json.loads(rename(row["body"]))
+            entry = sealed[effect["seq"]]
+            effect["seq"], effect["hash"] = entry["seq"], entry["hash"]
+            copy = {k: rename(v) for k, v in row.items() if k not in ("id", "body")}
+            pending["effects"].append(copy | {"body": json.dumps(effect, ensure_ascii=False)})
 
     def _write(self, pending: dict[str, list[dict[str, Any]]]) -> None:
         with self.engine.begin() as connection:
@@ -228,20 +243,21 @@ def main() -> None:
         filler.fill_to(args.entries)
         filled = time.perf_counter() - clock
         entries, disputes = filler.count(), filler.count("disputes")
+        effects = filler.count("effects")
         large = verify(url, entries)
         chain = verify(url, entries, "verify_log")
         floor = child(_FLOOR, url)
         filler.engine.dispose()
         if args.db is not None:  # leave the caller's database as it was given: empty
             with create_engine(args.db).begin() as connection:
-                for name in ("log", "evidence", "decisions", "disputes"):
+                for name in ("log", "evidence", "decisions", "effects", "disputes"):
                     connection.execute(text(f"DELETE FROM {name}"))
     floor_rate = floor["entries"] / floor["seconds"]
     floor_cpu_rate = floor["entries"] / floor["cpu_seconds"]
     per_dispute_us = (large["cpu_seconds"] - chain["cpu_seconds"]) / disputes * 1e6
     print(
         f"{entries} entries ({filler.copies} copies of the {len(filler.case_ids)} example "
-        f"disputes, {filler.per_copy} entries each), written in {filled:.1f} s"
+        f"disputes, {filler.per_copy} entries each; {effects} effects), written in {filled:.1f} s"
     )
     runs = (("audit verify, N/4", small), ("audit verify, N", large), ("verify_log", chain))
     for label, run in runs:
@@ -272,6 +288,7 @@ def main() -> None:
                 "verify_log_entries_per_s": round(chain["entries_per_s"]),
                 "verify_log_entries_per_cpu_s": round(chain["entries_per_cpu_s"]),
                 "disputes": disputes,
+                "effects": effects,
                 "per_dispute_cpu_us": round(per_dispute_us),
                 "rss_growth_mb": round(large["rss_growth_mib"], 1),
                 "rss_growth_quarter_mb": round(small["rss_growth_mib"], 1),

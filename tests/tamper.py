@@ -1,15 +1,18 @@
 """What someone with write access to the database could do to the log and the disputes, done
-the careful way: every hash recomputed and the head row fixed, so that only the stored-state
-check or a signed checkpoint kept elsewhere can tell."""
+the careful way: every hash recomputed, the head row fixed and the outbox written anew as
+the new log orders it, so that only the stored-state check or a signed checkpoint kept
+elsewhere can tell."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from adjudicator.auditlog import GENESIS, seal
+from adjudicator.effects import Ledger
 
 SPEC = "KS-2026-000123"  # the specification's example: refund 649.50
 
@@ -21,12 +24,28 @@ def _entries(engine: Engine) -> list[dict[str, Any]]:
 
 
 def _rewrite(engine: Engine, entries: list[dict[str, Any]]) -> None:
-    """Replace the whole log by ``entries`` (their seq, prev and hash recomputed) and point
-    the head at the last."""
+    """Replace the whole log by ``entries`` (their seq, prev and hash recomputed), point the
+    head at the last, and the outbox by the effects the new log orders (as the writer works
+    them out, from the stored disputes' currency and refund)."""
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT case_id, snapshot FROM disputes"))
+        snapshots = {case_id: json.loads(snapshot) for case_id, snapshot in stored}
+    ledgers: dict[str, Ledger] = {}
+    effects: list[dict[str, Any]] = []
     prev, rows = GENESIS, []
     for seq, entry in enumerate(entries, start=1):
         body = {k: v for k, v in entry.items() if k not in ("seq", "prev", "hash")}
         sealed = seal(seq, prev, body)
+        case_id = sealed["case_id"]
+        if case_id not in ledgers:
+            data = snapshots.get(case_id, {})
+            refund = data.get("refund_amount")
+            ledgers[case_id] = Ledger(
+                case_id,
+                data.get("order", {}).get("currency"),
+                refund_hint=None if refund is None else Decimal(refund),
+            )
+        effects += ledgers[case_id].observe(sealed)
         prev = sealed["hash"]
         rows.append(
             {
@@ -45,6 +64,15 @@ def _rewrite(engine: Engine, entries: list[dict[str, Any]]) -> None:
             text("UPDATE log_head SET seq = :seq, hash = :hash WHERE id = 1"),
             {"seq": len(rows), "hash": prev},
         )
+        connection.execute(text("DELETE FROM effects"))
+        for effect in effects:
+            insert_effect(
+                connection,
+                effect["key"],
+                effect["case_id"],
+                effect["kind"],
+                json.dumps(effect, ensure_ascii=False),
+            )
 
 
 def edit_refund(engine: Engine) -> None:
@@ -109,3 +137,46 @@ def garble(engine: Engine, seq: int) -> None:
 def execute(engine: Engine, statement: str, **values: Any) -> None:
     with engine.begin() as connection:
         connection.execute(text(statement), values)
+
+
+# --- the outbox (docs/effects.md): what the host pays out and ships ----------------------------
+def effects(engine: Engine, case_id: str | None = None) -> list[dict[str, Any]]:
+    """The effects rows (of one dispute, or all), in id order: id, key, case_id, kind, body."""
+    query = "SELECT id, key, case_id, kind, body FROM effects"
+    where = "" if case_id is None else " WHERE case_id = :case"
+    with engine.connect() as connection:
+        found = connection.execute(text(query + where + " ORDER BY id"), {"case": case_id})
+        return [dict(row._mapping) for row in found]
+
+
+def refund_due(engine: Engine) -> dict[str, Any]:
+    """The specification's refund of 649.50 in the outbox."""
+    (row,) = [e for e in effects(engine, SPEC) if e["kind"] == "refund_due"]
+    assert json.loads(row["body"])["amount"] == "649.50"
+    return row
+
+
+def edit_payout(engine: Engine) -> None:
+    """The refund the host pays out raised tenfold in the outbox, the log left as it was."""
+    execute(
+        engine,
+        'UPDATE effects SET body = replace(body, \'"amount": "649.50"\', \'"amount": '
+        '"6495.00"\') WHERE id = :id',
+        id=refund_due(engine)["id"],
+    )
+
+
+def insert_effect(
+    engine: Engine | Connection, key: str, case_id: str, kind: str, body: str
+) -> None:
+    """A row in the outbox (on ``engine``, or in the transaction of ``connection``)."""
+    insert = text(
+        "INSERT INTO effects (key, case_id, kind, body, deliveries) "
+        "VALUES (:key, :case, :kind, :body, 0)"
+    )
+    values = {"key": key, "case": case_id, "kind": kind, "body": body}
+    if isinstance(engine, Connection):
+        engine.execute(insert, values)
+        return
+    with engine.begin() as connection:
+        connection.execute(insert, values)

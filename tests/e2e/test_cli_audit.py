@@ -93,6 +93,20 @@ def test_the_issue_edited_refund_is_named_with_the_dispute_and_the_field(
     assert out.endswith(f"{loaded}: broken (3 problem(s); read 23 entries)\n")
 
 
+def test_a_payout_raised_in_the_outbox_is_named_with_the_effect_and_the_field(
+    loaded: str, engine: Engine
+) -> None:
+    """What the host pays out is held to the log too (docs/effects.md)."""
+    key = tamper.refund_due(engine)["key"]
+    tamper.edit_payout(engine)
+    code, out = verify(loaded)
+    assert code == 1
+    assert out == (
+        f"{loaded}: broken at dispute {SPEC}: effect {key} amount is 6495.00 in the effects "
+        f"table but 649.50 in its log\n{loaded}: broken (1 problem(s); read 23 entries)\n"
+    )
+
+
 def test_an_intact_log_is_intact_and_extends_its_checkpoints(
     loaded: str, key: Path, tmp_path: Path
 ) -> None:

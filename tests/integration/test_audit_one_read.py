@@ -123,6 +123,23 @@ DAMAGE: dict[str, Callable[[Engine], None]] = {
     "a dispute's state column": _sql(
         "UPDATE disputes SET state = 'requested' WHERE case_id = :c", c=SPEC
     ),
+    "a payout raised in the outbox": tamper.edit_payout,
+    "an effect deleted": _sql("DELETE FROM effects WHERE id = 1"),
+    "the outbox emptied": _sql("DELETE FROM effects"),
+    "an effect inserted": _sql(
+        "INSERT INTO effects (key, case_id, kind, body, deliveries) "
+        "SELECT key || '0', case_id, kind, body, 0 FROM effects WHERE id = 1"
+    ),
+    "an effect's kind column": _sql("UPDATE effects SET kind = 'refund_reversed' WHERE id = 1"),
+    "an effect's body not JSON": _sql("UPDATE effects SET body = '[' WHERE id = 1"),
+    "an effect's body another JSON value": _sql("UPDATE effects SET body = '7' WHERE id = 1"),
+    "an effect filed under a dispute with no entries": _sql(
+        "UPDATE effects SET case_id = 'KS-X' WHERE id = 1"
+    ),
+    "an effect filed under another dispute": _sql(
+        "UPDATE effects SET case_id = 'KS-EX-0002' WHERE case_id = :c", c=SPEC
+    ),
+    "an effect's key": _sql("UPDATE effects SET key = key || '1' WHERE id = 1"),
 }
 
 
