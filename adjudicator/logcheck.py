@@ -33,7 +33,7 @@ from typing import Any, NamedTuple, Protocol
 
 from adjudicator.auditlog import Problem, parse_json
 from adjudicator.domain import REMEDIES, Remedy, money
-from adjudicator.effects import KINDS, Ledger, could_order
+from adjudicator.effects import KINDS, Ledger
 from adjudicator.errors import AdjudicationError
 from adjudicator.facts import facts_digest
 from adjudicator.jsontext import text as json_text
@@ -119,10 +119,18 @@ class Told:
         """The dispute's next entry (``text``: as the log stores it, if the caller has it)."""
         self.entries += 1
         event, at = entry.get("event"), entry.get("at")
-        if (event in _LEDGERED if type(event) is str else event is not None) or (
-            "to" in entry and _ordering(entry)
-        ):  # (an event that is no text: the ledger cannot read it, and will say so)
+        # what the ledger reads (as could_order, inline: most entries are not); an event or a
+        # state that is no text, the ledger cannot read, and will say so
+        if event in _LEDGERED if type(event) is str else event is not None:
             self.ledgered.append((self.entries, entry))
+        elif "to" in entry:
+            to = entry["to"]
+            if (
+                (to in _INTO and to != entry.get("from"))
+                if type(to) is str
+                else isinstance(to, (list, dict))
+            ):
+                self.ledgered.append((self.entries, entry))
         if not isinstance(event, str):  # a forged entry: it says nothing this reads
             event = ""
         if "to" in entry:
@@ -281,17 +289,10 @@ _LEDGERED = frozenset().union(
 )
 """The events whose entries a :class:`Ledger` reads besides counting them (those that may
 order an effect, settle a dispute, or ship what was owed), with the entries that move a
-dispute into a state that may order one (:func:`could_order`). Every other entry only moves
-its count on: tests/unit/test_logcheck_effects.py holds this to a ledger given every entry."""
-
-
-def _ordering(entry: dict[str, Any]) -> bool:
-    """Whether the ledger reads ``entry`` (:func:`could_order`); an entry it cannot read (a
-    forged one: a state that is no text...) too, so that it says so."""
-    try:
-        return could_order(entry)
-    except TypeError:
-        return True
+dispute into one of the states :data:`_INTO` (:func:`adjudicator.effects.could_order`).
+Every other entry only moves its count on: tests/unit/test_logcheck_effects.py holds this
+to a ledger given every entry."""
+_INTO = frozenset().union(*(kind.to for kind in KINDS))
 
 
 def _amount(value: Any) -> Decimal | None:
@@ -731,7 +732,10 @@ def compare_effects(
     except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
         out.note(f"its effects cannot be worked out from its log: {exc}")
         ordered = []
-    if not ordered and not rows:
+    if len(ordered) == len(rows) and all(
+        row.key == effect["key"] and row.kind == effect["kind"] and row.body == _text(effect)
+        for row, effect in zip(rows, ordered, strict=True)
+    ):  # (as the writer wrote them, in its order: an intact outbox)
         return out.found
     unmatched: dict[Any, EffectColumns] = {}
     for row in rows:  # (a second row with a key: not the effect, which has one)
