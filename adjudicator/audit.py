@@ -163,7 +163,7 @@ def audit_database(
     problems += _chain(reading)
     problems += _head_problems(head, reading)
     problems += reading.problems
-    held = _hold_disputes(session, reading.misfiled, rulebook)
+    held = _hold_disputes(session, reading.misfiled, rulebook, _outbox_from(head))
     problems += held.disputes + held.unstored
     problems += held.decisions + held.decisions_unrowed
     problems += held.evidence + held.evidence_unrowed
@@ -257,6 +257,13 @@ def _head(session: Session) -> LogHead | None:
     return session.exec(select(LogHead).where(LogHead.id == 1)).first()
 
 
+def _outbox_from(head: LogHead | None) -> int:
+    """The first entry whose effects the outbox must hold (all of them without a head row,
+    which is reported as such; a value that is not a whole number asks for all of them)."""
+    begins = None if head is None else head.outbox_from
+    return begins if type(begins) is int else 1
+
+
 def _chain(reading: _Reading) -> list[Problem]:
     broken = reading.chain.broken
     return [] if broken is None else [Problem(f"entry {broken.seq}", broken.problem)]
@@ -326,10 +333,12 @@ def _hold_disputes(
     session: Session,
     misfiled: dict[str, list[tuple[int, dict[str, Any]]]],
     rulebook: RulebookLoader,
+    outbox_from: int,
 ) -> _Held:
     """Each dispute, one at a time in the order of their ids, held to its entries: its
-    stored row, its decisions rows, its evidence rows and its effects rows. The five tables
-    are read side by side in that order, each streamed."""
+    stored row, its decisions rows, its evidence rows and its effects rows (those of entries
+    from ``outbox_from`` on must be there). The five tables are read side by side in that
+    order, each streamed."""
     ordered = _in_id_order(session)
     log = core_select(_LOG.c.case_id, _LOG.c.seq, _LOG.c.entry)
     streams = (
@@ -361,9 +370,9 @@ def _hold_disputes(
         elif told is not None and told.evidence:
             held.evidence_unrowed += compare_evidence(case_id, told, [])
         if ordered:
-            held.effects += compare_effects(case_id, told, ordered)
+            held.effects += compare_effects(case_id, told, ordered, outbox_from)
         elif told is not None:
-            held.effects_unrowed += compare_effects(case_id, told, [])
+            held.effects_unrowed += compare_effects(case_id, told, [], outbox_from)
     return held
 
 
@@ -405,7 +414,7 @@ def _intact(
                     compare(told, held, _loader(rulebook, held))
                     or compare_decisions(case_id, told, decided or [])
                     or compare_evidence(case_id, told, submitted or [])
-                    or compare_effects(case_id, told, ordered or [])
+                    or compare_effects(case_id, told, ordered or [], _outbox_from(head))
                 ):
                     raise _Damaged
         reading = linked.reading()

@@ -718,13 +718,15 @@ class EffectColumns(Protocol):
 
 
 def compare_effects(
-    case_id: str, told: Told | None, rows: Sequence[EffectColumns]
+    case_id: str, told: Told | None, rows: Sequence[EffectColumns], outbox_from: int = 1
 ) -> list[Problem]:
     """The rows filed under the dispute in the effects table (by their ``case_id`` column: a
     row filed under another dispute is not one of its effects), against the effects its
     entries order (:meth:`Told.effects`): the same keys, and each row's ``kind`` column and
     its body (as JSON) those of its effect. A row whose body is the very text the writer
-    writes for its effect is that effect, unparsed."""
+    writes for its effect is that effect, unparsed. The effects of entries numbered before
+    ``outbox_from`` (logged before the database had an outbox: ``log_head.outbox_from``) need
+    not be there; any row there is still held to its effect."""
     out = _Differences(case_id)
     where = "the effects table"
     try:
@@ -732,9 +734,10 @@ def compare_effects(
     except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
         out.note(f"its effects cannot be worked out from its log: {exc}")
         ordered = []
-    if len(ordered) == len(rows) and all(
+    held = [effect for effect in ordered if _held(effect, outbox_from)]
+    if len(held) == len(rows) and all(
         row.key == effect["key"] and row.kind == effect["kind"] and row.body == _text(effect)
-        for row, effect in zip(rows, ordered, strict=True)
+        for row, effect in zip(rows, held, strict=True)
     ):  # (as the writer wrote them, in its order: an intact outbox)
         return out.found
     unmatched: dict[Any, EffectColumns] = {}
@@ -747,7 +750,8 @@ def compare_effects(
         label = f"effect {key}"
         found = unmatched.pop(key) if key in unmatched else None
         if found is None:
-            out.note(f"{label} is in its log but not in {where}")
+            if _held(effect, outbox_from):
+                out.note(f"{label} is in its log but not in {where}")
             continue
         matched.add(id(found))
         if found.kind == effect["kind"] and found.body == _text(effect):
@@ -768,6 +772,12 @@ def compare_effects(
         if id(row) not in matched:
             out.note(f"effect {_shown(row.key)} is in {where} but not in its log")
     return out.found
+
+
+def _held(effect: dict[str, Any], outbox_from: int) -> bool:
+    """Whether the outbox must hold ``effect``: its entry was logged once there was one."""
+    seq = effect.get("seq")
+    return not (type(seq) is int and seq < outbox_from)
 
 
 def _text(effect: dict[str, Any]) -> str | None:

@@ -110,6 +110,8 @@ class LogHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     seq: int = 0
     hash: str = GENESIS
+    # the first entry whose effects the outbox holds (revision 0007; docs/effects.md)
+    outbox_from: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class CommandRow(SQLModel, table=True):

@@ -68,9 +68,9 @@ def test_an_empty_database_gets_the_newest_schema_exactly_as_declared(
     service.close()
 
 
-def test_the_revisions_are_0001_to_0006() -> None:
-    assert migrations.known() == ["0001", "0002", "0003", "0004", "0005", "0006"]
-    assert migrations.head() == "0006"
+def test_the_revisions_are_0001_to_0007() -> None:
+    assert migrations.known() == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+    assert migrations.head() == "0007"
 
 
 @pytest.mark.parametrize("old", migrations.known()[:-1])
@@ -93,6 +93,64 @@ def test_an_older_revision_is_refused_then_upgraded_with_its_data(
     assert service.verify_log() == (3, None)
     service.close()
     engine.dispose()
+
+
+def refunded(service: Adjudicator, case_id: str, start: float) -> None:
+    """A dispute agreed, its goods sent back and received: return shipping, then a refund."""
+    service.open(case_id, order(), CLAIM, at=hours(start))
+    service.agree(case_id, at=hours(start + 1))
+    service.return_shipped(case_id, f"SF-{case_id}", at=hours(start + 2))
+    service.confirm_receipt(case_id, at=hours(start + 3))
+
+
+def outbox_from(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT outbox_from FROM log_head")).scalar_one())
+
+
+@pytest.mark.parametrize("old", ["0004", "0006"])
+def test_the_outbox_is_held_to_the_log_from_where_the_database_got_one(
+    db_url: str, tmp_path: Path, old: str
+) -> None:
+    """Upgraded through 0005, a database's earlier entries have no effects: 0007 records
+    where the outbox began, and the audit asks for effects from there on only."""
+    engine = engine_for(db_url)
+    migrations.upgrade(engine)
+    service = Adjudicator(engine, FilesystemStore(tmp_path))
+    refunded(service, "D-1", 0)
+    ordering = [
+        e["seq"] for e in service.log() if e["event"] in ("return_shipped", "confirm_receipt")
+    ]
+    migrations.downgrade(engine, old)  # 0004: no outbox at all; 0006: an outbox, no start
+    migrations.upgrade(engine)
+    # at 0004 the outbox went with its table: it begins after the log's last entry; at 0006
+    # it had D-1's effects: it begins at the first entry they name
+    assert outbox_from(engine) == (len(list(service.log())) + 1 if old == "0004" else ordering[0])
+    assert service.audit().problems == ()
+    refunded(service, "D-2", 10)  # effects written from the upgrade on
+    assert service.audit().problems == ()
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM effects WHERE case_id = 'D-2'"))
+    missing = [str(p) for p in service.audit().problems]
+    assert missing == [
+        "dispute D-2: effect D-2#3.0 is in its log but not in the effects table",
+        "dispute D-2: effect D-2#4.0 is in its log but not in the effects table",
+    ]
+    engine.dispose()
+
+
+def test_a_new_database_holds_every_effect_from_the_first_entry(
+    db_url: str, tmp_path: Path
+) -> None:
+    service = Adjudicator.from_url(db_url, evidence_dir=tmp_path)
+    assert outbox_from(service.engine) == 1
+    refunded(service, "D-1", 0)
+    with service.engine.begin() as connection:
+        connection.execute(text("DELETE FROM effects WHERE key = 'D-1#3.0'"))
+    assert [str(p) for p in service.audit().problems] == [
+        "dispute D-1: effect D-1#3.0 is in its log but not in the effects table"
+    ]
+    service.close()
 
 
 def at_0002_with_disputes(engine: Engine, snapshots: dict[str, str]) -> None:
