@@ -69,7 +69,9 @@ class Ledger:
         self.entries += 1
         self._settle(entry)
         out: list[dict[str, Any]] = []
-        for kind in kinds_that_may_order(entry):
+        for kind in KINDS if could_order(entry) else ():
+            if not kind.may_order(entry):
+                continue
             fields = kind.fields(self, entry)
             if fields is not None:
                 out.append(self._effect(kind, entry, len(out), fields))
@@ -325,27 +327,6 @@ def could_order(entry: Mapping[str, Any]) -> bool:
     if entry.get("event") in _EVENTS:
         return True
     return "to" in entry and entry.get("to") in _TO and entry.get("to") != entry.get("from")
-
-
-_UNMOVED = object()  # (an entry that moves the dispute nowhere)
-_KINDS_FOR: dict[tuple[object, object], tuple[Kind, ...]] = {}
-
-
-def kinds_that_may_order(entry: Mapping[str, Any]) -> tuple[Kind, ...]:
-    """The kinds whose ``may_order`` says yes to ``entry``, in the order of :data:`KINDS`
-    (none for most entries). What they say depends only on the entry's event and the state it
-    moves the dispute to, so the answer is kept for each such pair the log has."""
-    moved = "to" in entry and entry.get("to") != entry.get("from")
-    key = (entry.get("event"), entry.get("to") if moved else _UNMOVED)
-    try:
-        return _KINDS_FOR[key]
-    except KeyError:
-        found = tuple(kind for kind in KINDS if kind.may_order(entry))
-        if len(_KINDS_FOR) < 1024:  # (a forged log's made-up events are not all kept)
-            _KINDS_FOR[key] = found
-        return found
-    except TypeError:  # a value no entry the workflow writes has (a list, an object)
-        return tuple(kind for kind in KINDS if kind.may_order(entry))
 
 
 def effects_of(entry: Mapping[str, Any], ledger: Ledger) -> list[dict[str, Any]]:

@@ -29,7 +29,6 @@ from adjudicator.effects import (
     describe,
     effects_of,
     effects_of_log,
-    kinds_that_may_order,
 )
 from adjudicator.lifecycle import State
 from adjudicator.replay import Replayed, replay
@@ -550,19 +549,5 @@ _NAMES = sorted({name for kind in KINDS for name in kind.events | kind.to} | {"o
     )
 )
 def test_could_order_is_what_some_kind_says(entry: dict[str, Any]) -> None:
-    """could_order asks every kind at once; it says what asking each in turn says, and
-    kinds_that_may_order (kept for each event and state moved to) names those kinds."""
+    """could_order asks every kind at once; it says what asking each in turn says."""
     assert could_order(entry) is any(kind.may_order(entry) for kind in KINDS)
-    named = tuple(kind for kind in KINDS if kind.may_order(entry))
-    assert kinds_that_may_order(entry) == named
-    assert kinds_that_may_order(dict(entry)) == named  # asked again: the answer kept
-
-
-def test_entries_no_writer_writes_get_what_each_kind_says() -> None:
-    for odd in ({"event": 7, "to": 1.5}, {"event": "appeal", "to": None, "from": None}):
-        assert kinds_that_may_order(odd) == tuple(k for k in KINDS if k.may_order(odd))
-    forged = {"event": ["appeal"], "to": "refunded", "from": "x"}
-    with pytest.raises(TypeError):  # unhashable: as asking the kinds in turn fails
-        kinds_that_may_order(forged)
-    with pytest.raises(TypeError):
-        any(kind.may_order(forged) for kind in KINDS)
