@@ -579,7 +579,7 @@ def _side_by_side(
         present = [head[0] for head in heads if head is not None]
         if not present:
             return
-        case_id = min(present)
+        case_id = min(present, key=_stored_order)
         found: list[Any] = []
         for index, head in enumerate(heads):
             if head is not None and head[0] == case_id:
@@ -588,6 +588,19 @@ def _side_by_side(
             else:
                 found.append(None)
         yield case_id, found
+
+
+def _stored_order(case_id: object) -> tuple[int, Any]:
+    """Where the database sorts an id: SQLite keeps any type in a column and sorts null,
+    then numbers, then text, then bytes (a damaged row's id may be any of them; Python will
+    not compare them with each other), each among its own kind as Python does."""
+    if isinstance(case_id, str):
+        return 2, case_id
+    if isinstance(case_id, bytes):
+        return 3, case_id
+    if isinstance(case_id, int | float):
+        return 1, case_id
+    return 0, 0  # null
 
 
 def _told(case_id: str, rows: list[Any], strays: list[tuple[int, dict[str, Any]]]) -> Told | None:

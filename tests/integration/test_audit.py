@@ -219,3 +219,21 @@ def test_a_forged_agreed_refund_with_its_order_to_match_is_named(service: Adjudi
         )
         for p in problems
     ), problems
+
+
+@pytest.mark.parametrize("value", ["CAST(case_id AS BLOB)", "7"], ids=["bytes", "a number"])
+@pytest.mark.parametrize("table", ["disputes", "log", "decisions", "evidence", "effects"])
+def test_a_case_id_of_another_type_is_a_verdict(
+    loaded: Adjudicator, table: str, value: str
+) -> None:
+    """SQLite keeps whatever type a column is given: a dispute's case_id rewritten as a BLOB
+    or a number is reported where it no longer matches, never an exception (it raised a
+    TypeError while the tables were merged dispute by dispute: Python would not order text
+    beside bytes or numbers)."""
+    if loaded.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's text columns hold text only")
+    statement = f"UPDATE {table} SET case_id = {value} WHERE case_id = :case_id"
+    tamper.execute(loaded.engine, statement, case_id="KS-EX-0002")
+    found = said(loaded.audit())
+    assert found, table
+    assert any("KS-EX-0002" in line for line in found)
