@@ -87,19 +87,19 @@ class Ledger:
         event = entry.get("event")
         if event == "decision":
             decision = _object(entry.get("decision"))
-            self.owed = _money(decision.get("refund_amount"))
+            self.owed = amount_of(decision.get("refund_amount"))
             self.remedy = _text(decision.get("remedy"))
             self.payer = _text(decision.get("return_shipping_payer"))
             self.rules = [str(step.get("rule")) for step in _steps(decision)]
         elif _agreed(entry):
-            self.owed = _money(entry.get("refund_amount"))
+            self.owed = amount_of(entry.get("refund_amount"))
             self.remedy = _text(entry.get("remedy"))
             self.payer = _text(entry.get("return_shipping_payer"))
             said = entry.get("rules")
             listed = [str(r) for r in said] if isinstance(said, list) else []
             self.rules = [str(entry["rule"]), *listed] if "rule" in entry else listed
         elif event == "shipment_expired":
-            self.owed = _money(entry.get("refund_amount"))
+            self.owed = amount_of(entry.get("refund_amount"))
             self.remedy = _text(entry.get("remedy"))
             fallback = [entry.get("rule"), entry.get("fallback")]
             self.rules = [*self.rules, *(str(r) for r in fallback if r is not None)]
@@ -183,7 +183,7 @@ def _penalty(sign: int) -> Fields:
     ``penalty`` (``sign`` 1), less a ``penalty_reversed`` (``sign`` -1)."""
 
     def fields(ledger: Ledger, entry: Mapping[str, Any]) -> dict[str, Any] | None:
-        now = _money(_object(entry.get("decision")).get("penalty_amount")) or ZERO
+        now = amount_of(_object(entry.get("decision")).get("penalty_amount")) or ZERO
         change = (now - ledger.penalty) * sign
         if change <= 0:
             return None
@@ -316,17 +316,20 @@ class _Shown(dict[str, Any]):
         return "-"
 
 
-_EVENTS = frozenset().union(*(kind.events for kind in KINDS))
-_TO = frozenset().union(*(kind.to for kind in KINDS))
+ORDERING_EVENTS = frozenset().union(*(kind.events for kind in KINDS))
+"""The events whose entries may order an effect, whatever state they move the dispute to."""
+ORDERING_STATES = frozenset().union(*(kind.to for kind in KINDS))
+"""The states an entry that moves a dispute into may order an effect."""
 
 
 def could_order(entry: Mapping[str, Any]) -> bool:
     """Whether ``entry`` is one that may order an effect (most entries are not: evidence,
     statements, offers, windows opening and closing): what some kind's ``may_order`` says,
     asked of all the kinds at once."""
-    if entry.get("event") in _EVENTS:
+    if entry.get("event") in ORDERING_EVENTS:
         return True
-    return "to" in entry and entry.get("to") in _TO and entry.get("to") != entry.get("from")
+    to = entry.get("to")
+    return "to" in entry and to in ORDERING_STATES and to != entry.get("from")
 
 
 def effects_of(entry: Mapping[str, Any], ledger: Ledger) -> list[dict[str, Any]]:
@@ -353,6 +356,12 @@ def effects_of_log(
 
 # --- reading entries --------------------------------------------------------------------------
 _SETTLING = frozenset({"agree", "answer_expired", "accept_offer"})
+LEDGER_EVENTS = ORDERING_EVENTS | _SETTLING | {"merchant_shipped"}
+"""The events whose entries a :class:`Ledger` reads besides counting them: those that may
+order an effect, settle a dispute (:func:`_agreed`), or ship what was owed; with the entries
+that move a dispute into one of :data:`ORDERING_STATES`, the only ones that change it. Every
+other entry only moves its count on (the audit gives its ledger no other:
+tests/unit/test_logcheck_effects.py holds this to a ledger given every entry)."""
 
 
 def _agreed(entry: Mapping[str, Any]) -> bool:
@@ -361,8 +370,9 @@ def _agreed(entry: Mapping[str, Any]) -> bool:
     return entry.get("event") in _SETTLING and entry.get("to") != entry.get("from")
 
 
-def _money(value: Any) -> Decimal | None:
-    """An amount the log names (None when it names none, or not as an amount)."""
+def amount_of(value: Any) -> Decimal | None:
+    """An amount the log (or a stored dispute) names: None when it names none, or not as a
+    finite decimal amount."""
     if value is None:
         return None
     try:

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple, Protocol
 
 from adjudicator.auditlog import Problem, parse_json
 from adjudicator.domain import REMEDIES, Remedy, money
-from adjudicator.effects import KINDS, Ledger
+from adjudicator.effects import LEDGER_EVENTS, ORDERING_STATES, Ledger, amount_of
 from adjudicator.errors import AdjudicationError
 from adjudicator.facts import facts_digest
 from adjudicator.jsontext import text as json_text
@@ -111,7 +111,7 @@ class Told:
     # (as the log holds them: ``seq``, ``prev`` and ``hash`` are not the decisions row's)
     bodies: list[str | None] = field(default_factory=list)  # their decisions rows' body text
     ledgered: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    """The entries a :class:`Ledger` needs (:data:`_LEDGERED`), with their number (from 1)."""
+    """The entries a :class:`Ledger` needs (:data:`LEDGER_EVENTS`), with their number (from 1)."""
     currency: Any = None  # the order's currency, as the stored dispute has it (set by compare)
     refund: Any = None  # the refund, as the stored dispute has it (set by compare)
 
@@ -121,12 +121,12 @@ class Told:
         event, at = entry.get("event"), entry.get("at")
         # what the ledger reads (as could_order, inline: most entries are not); an event or a
         # state that is no text, the ledger cannot read, and will say so
-        if event in _LEDGERED if type(event) is str else event is not None:
+        if event in LEDGER_EVENTS if type(event) is str else event is not None:
             self.ledgered.append((self.entries, entry))
         elif "to" in entry:
             to = entry["to"]
             if (
-                (to in _INTO and to != entry.get("from"))
+                (to in ORDERING_STATES and to != entry.get("from"))
                 if type(to) is str
                 else isinstance(to, (list, dict))
             ):
@@ -275,35 +275,12 @@ class Told:
         count of the entries before it. Raises what the ledger raises on a forged entry."""
         if not self.ledgered:
             return []
-        ledger = Ledger(self.case_id, self.currency, refund_hint=_amount(self.refund))
+        ledger = Ledger(self.case_id, self.currency, refund_hint=amount_of(self.refund))
         out: list[dict[str, Any]] = []
         for number, entry in self.ledgered:
             ledger.entries = number - 1
             out += ledger.observe(entry)
         return out
-
-
-_LEDGERED = frozenset().union(
-    *(kind.events for kind in KINDS),
-    ("agree", "answer_expired", "accept_offer", "merchant_shipped"),
-)
-"""The events whose entries a :class:`Ledger` reads besides counting them (those that may
-order an effect, settle a dispute, or ship what was owed), with the entries that move a
-dispute into one of the states :data:`_INTO` (:func:`adjudicator.effects.could_order`).
-Every other entry only moves its count on: tests/unit/test_logcheck_effects.py holds this
-to a ledger given every entry."""
-_INTO = frozenset().union(*(kind.to for kind in KINDS))
-
-
-def _amount(value: Any) -> Decimal | None:
-    """The stored refund as the writer's ``Case.refund_amount`` (None when it is none)."""
-    if value is None:
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
 
 
 _SEALING = frozenset({"seq", "prev", "hash"})

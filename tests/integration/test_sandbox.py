@@ -135,7 +135,8 @@ def test_an_answer_that_is_not_plain_data_is_an_error(
     assert "not JSON serializable" in result.detail
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
     except FileNotFoundError:
@@ -156,14 +157,14 @@ def test_the_worker_dies_with_its_caller() -> None:
     )
     assert host.stdout is not None
     worker = int(host.stdout.readline())
-    assert _alive(worker)
+    assert alive(worker)
     host.kill()  # SIGKILL: no atexit, no cleanup
     host.wait()
     for _ in range(100):
-        if not _alive(worker):
+        if not alive(worker):
             break
         time.sleep(0.05)
-    assert not _alive(worker)
+    assert not alive(worker)
 
 
 def test_a_forked_child_starts_its_own_worker(
@@ -197,5 +198,5 @@ def test_a_worker_outlives_the_thread_that_started_it(
     thread.start()
     thread.join()
     time.sleep(0.2)
-    assert _alive(started[0])
+    assert alive(started[0])
     assert box.call(targets.worker_pid) == started[0]

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.integration.test_sandbox import alive
+
 REPO = Path(__file__).resolve().parents[2]
 FRESH = "evidence._worker"  # in a fresh worker's command line, never in a forked one's
 HOST = "from tests.integration.fork_host import main"
@@ -97,14 +99,6 @@ def test_the_process_wide_setting_reaches_the_shared_sandboxes() -> None:
     assert FRESH in seen["not_forked"]["cmdline"]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
 def test_a_forked_worker_dies_with_its_caller() -> None:
     caller = subprocess.Popen(
         [sys.executable, "-c", f"{HOST}; main('host_and_hang')"],
@@ -115,12 +109,12 @@ def test_a_forked_worker_dies_with_its_caller() -> None:
     assert caller.stdout is not None
     worker = json.loads(caller.stdout.readline())
     assert FRESH not in worker["cmdline"]
-    assert _alive(worker["pid"])
+    assert alive(worker["pid"])
     caller.kill()  # SIGKILL: no atexit, no cleanup
     caller.wait()
     caller.stdout.close()
     for _ in range(100):
-        if not _alive(worker["pid"]):
+        if not alive(worker["pid"]):
             break
         time.sleep(0.05)
-    assert not _alive(worker["pid"])
+    assert not alive(worker["pid"])

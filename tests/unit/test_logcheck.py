@@ -123,17 +123,22 @@ VARIANTS = {
 }
 
 
+def case_path(source: Path | dict[str, Any], folder: Path) -> Path:
+    """An example's path, or a variant (a case file as JSON) written into ``folder``."""
+    if isinstance(source, Path):
+        return source
+    path = folder / "case.json"
+    path.write_text(json.dumps(source), "utf-8")
+    return path
+
+
 @pytest.mark.parametrize(
     "source", [*CASES, *VARIANTS.values()], ids=[p.stem for p in CASES] + list(VARIANTS)
 )
 def test_every_step_of_every_example_is_what_its_log_says(
     source: Path | dict[str, Any], tmp_path: Path
 ) -> None:
-    if isinstance(source, dict):
-        path = tmp_path / "case.json"
-        path.write_text(json.dumps(source), "utf-8")
-        source = path
-    case_file = read_case(source)
+    case_file = read_case(case_path(source, tmp_path))
     case = new_case(case_file)
     journal = MemoryJournal()
     flow = Workflow(journal, Examiner(Intake(scratch_store(), case.rulebook.evidence_policy())))

@@ -18,7 +18,7 @@ from adjudicator.effects import Ledger
 from adjudicator.jsontext import text as json_text
 from adjudicator.logcheck import Told, compare_effects
 from adjudicator.replay import replay
-from tests.unit.test_logcheck import CASES, EXAMPLES, VARIANTS
+from tests.unit.test_logcheck import CASES, EXAMPLES, VARIANTS, case_path
 
 
 class Row(NamedTuple):
@@ -48,11 +48,7 @@ def every_entry(entries: list[dict[str, Any]], currency: str, refund: Any) -> li
 def test_the_entries_the_audit_gives_its_ledger_order_what_every_entry_orders(
     source: Path | dict[str, Any], tmp_path: Path
 ) -> None:
-    if isinstance(source, dict):
-        path = tmp_path / "case.json"
-        path.write_text(json.dumps(source), "utf-8")
-        source = path
-    replayed = replay(read_case(source))
+    replayed = replay(read_case(case_path(source, tmp_path)))
     log, case = replayed.log, replayed.case
     for refund in (None, case.refund_amount, "1.00"):  # the hint, where the log says nothing
         for end in range(1, len(log) + 1):
